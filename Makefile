@@ -1,0 +1,48 @@
+# pmpool: kernel memory pools that survive kexec.
+#
+#   make demo     build everything, boot, fill a pool, kexec, verify it
+#   make test     build everything, run every KUnit suite and kexec scenario
+#   make check    checkpatch --strict, sparse (C=2), kernel-doc on our files
+#   make kernel   (re)build the guest kernel incrementally
+#   make deps     install packages, fetch the pinned Linux 7.2.13 source
+#   make test T=<scenario>   run one scenario
+#
+# Everything generated lives in build/ (ignored); ccache and the verified
+# Linux .deb are cached under $HOME/.cache.
+
+KVER       := 7.2.13
+BUILD      := $(CURDIR)/build
+PRISTINE   := $(BUILD)/src/linux-$(KVER)
+TREE       := $(BUILD)/linux
+OBJ        := $(BUILD)/obj-test
+FRAGMENTS  := configs/base.config
+SPARSE     := $(HOME)/.cache/pmpool/sparse/sparse
+
+.PHONY: all deps kernel test demo check clean distclean
+
+all: test
+
+deps:
+	@scripts/deps.sh
+
+tree:
+	@scripts/prepare-tree.sh $(PRISTINE) $(TREE)
+
+kernel: deps
+	@scripts/prepare-tree.sh $(PRISTINE) $(TREE)
+	@scripts/build-kernel.sh $(TREE) $(OBJ) $(FRAGMENTS)
+
+test: deps kernel
+	@scripts/run-tests.sh $(OBJ) $(T)
+
+demo: deps kernel
+	@scripts/demo.sh $(OBJ)
+
+check: deps kernel
+	@scripts/check.sh $(TREE) $(OBJ) $(SPARSE)
+
+clean:
+	rm -rf $(BUILD)/obj-* $(BUILD)/logs $(BUILD)/initramfs
+
+distclean:
+	rm -rf $(BUILD)

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pmpool: persistent object pools handed over across kexec with KHO.
+ *
+ * Copyright (C) 2026 The pmpool authors
+ */
+
+#ifndef _LINUX_KHO_ABI_PMPOOL_H
+#define _LINUX_KHO_ABI_PMPOOL_H
+
+#include <linux/types.h>
+
+/**
+ * DOC: pmpool KHO ABI
+ *
+ * pmpool registers one KHO subtree, named ``"pmpool"``, for all of its pools.
+ * The subtree is a flattened device tree built with libfdt.  Its root node
+ * carries ``compatible = "pmpool-v1"``; every handed-over pool is one child
+ * node named ``pool@<tag>`` (tag in lower-case hex) with these properties:
+ *
+ *  - ``name``       (string, NUL-terminated, at most %PMPOOL_ABI_NAME_MAX bytes
+ *    including the NUL): the name the driver gave to pmpool_create().
+ *  - ``tag``        (u32, 1..0xffff): the pool tag, bits 63:48 of every handle.
+ *  - ``obj-size``   (u32): object stride in bytes, a multiple of 8.
+ *  - ``slab-order`` (u32): page order of every slab folio of the pool.
+ *  - ``numa-node``  (s32): NUMA node the pool is bound to, or -1.
+ *  - ``desc``       (u64): physical address of the pool's descriptor, an
+ *    order-0 preserved folio holding a &struct pmpool_desc_ser.
+ *
+ * The FDT changes only when a pool is created, destroyed, restored or
+ * discarded.  State that changes on every allocation, free or root update
+ * lives in the descriptor and in metadata chunks, which are updated in place
+ * by the old kernel, so what the next kernel reads is consistent at every
+ * instant: nothing is serialised at kexec time.
+ *
+ * Slab records live in metadata chunks (preserved folios of order
+ * %PMPOOL_ABI_CHUNK_ORDER) listed in &pmpool_desc_ser.chunks.  Slab number
+ * ``s`` is record ``s % recs_per_chunk`` of chunk ``s / recs_per_chunk``; a
+ * record is a &struct pmpool_slab_ser followed by its allocation bitmap.
+ * A record whose @phys is 0 describes no slab.  Every slab is a preserved
+ * folio of order ``slab-order`` that holds ``objs_per_slab`` objects at
+ * offsets ``i * obj-size``.
+ *
+ * Handles are part of this ABI: drivers store them in pool objects and
+ * expect the same value after kexec.  A handle is
+ * ``tag << 48 | slab << 24 | object``; 0 is never a valid handle.
+ *
+ * All integers are little-endian.  Any change to this layout, to the handle
+ * encoding or to the meaning of a field requires a new compatible string.
+ */
+
+/** PMPOOL_ABI_FDT_NAME - name of the pmpool subtree in the KHO root FDT */
+#define PMPOOL_ABI_FDT_NAME		"pmpool"
+/** PMPOOL_ABI_COMPATIBLE - compatible string of the pmpool subtree */
+#define PMPOOL_ABI_COMPATIBLE		"pmpool-v1"
+
+#define PMPOOL_ABI_PROP_NAME		"name"
+#define PMPOOL_ABI_PROP_TAG		"tag"
+#define PMPOOL_ABI_PROP_OBJ_SIZE	"obj-size"
+#define PMPOOL_ABI_PROP_SLAB_ORDER	"slab-order"
+#define PMPOOL_ABI_PROP_NODE		"numa-node"
+#define PMPOOL_ABI_PROP_DESC		"desc"
+
+/** PMPOOL_ABI_NAME_MAX - size of a pool name including its NUL */
+#define PMPOOL_ABI_NAME_MAX		32
+
+/** PMPOOL_ABI_DESC_MAGIC - &pmpool_desc_ser.magic ("PMPD") */
+#define PMPOOL_ABI_DESC_MAGIC		0x444d504dU
+/** PMPOOL_ABI_DESC_SIZE - size of the descriptor; it is an order-0 folio */
+#define PMPOOL_ABI_DESC_SIZE		4096
+/** PMPOOL_ABI_MAX_CHUNKS - entries of &pmpool_desc_ser.chunks */
+#define PMPOOL_ABI_MAX_CHUNKS		506
+/** PMPOOL_ABI_CHUNK_ORDER - page order of a metadata chunk */
+#define PMPOOL_ABI_CHUNK_ORDER		2
+
+#define PMPOOL_ABI_HANDLE_TAG_SHIFT	48
+#define PMPOOL_ABI_HANDLE_SLAB_SHIFT	24
+#define PMPOOL_ABI_HANDLE_OBJ_MASK	((1ULL << PMPOOL_ABI_HANDLE_SLAB_SHIFT) - 1)
+#define PMPOOL_ABI_HANDLE_SLAB_MASK	((1ULL << (PMPOOL_ABI_HANDLE_TAG_SHIFT - \
+					   PMPOOL_ABI_HANDLE_SLAB_SHIFT)) - 1)
+#define PMPOOL_ABI_TAG_MAX		0xffff
+
+/**
+ * struct pmpool_desc_ser - hot per-pool state, in a preserved page
+ * @magic:          %PMPOOL_ABI_DESC_MAGIC.
+ * @obj_size:       object stride, equal to the FDT ``obj-size``.
+ * @slab_order:     equal to the FDT ``slab-order``.
+ * @objs_per_slab:  objects in one slab.
+ * @rec_size:       bytes of one slab record including its bitmap
+ *                  (``8 + 8 * DIV_ROUND_UP(objs_per_slab, 64)``).
+ * @recs_per_chunk: slab records in one metadata chunk.
+ * @nr_chunks:      used entries of @chunks; chunk ``i < nr_chunks`` is
+ *                  non-zero.
+ * @reserved:       must be zero.
+ * @root:           the pool's root handle (pmpool_set_root()), 0 if none.
+ * @chunks:         physical addresses of the metadata chunks.
+ */
+struct pmpool_desc_ser {
+	u32 magic;
+	u32 obj_size;
+	u32 slab_order;
+	u32 objs_per_slab;
+	u32 rec_size;
+	u32 recs_per_chunk;
+	u32 nr_chunks;
+	u32 reserved;
+	u64 root;
+	u64 chunks[PMPOOL_ABI_MAX_CHUNKS];
+} __packed;
+
+/**
+ * struct pmpool_slab_ser - one slab record in a metadata chunk
+ * @phys:   physical address of the slab folio, 0 if this slab number is
+ *          unused.  Written last when a slab is added and first when it is
+ *          removed, so a set @phys always names a preserved folio.
+ * @bitmap: allocation bitmap, bit ``i`` (bit ``i % 64`` of word ``i / 64``)
+ *          set when object ``i`` is allocated.  Bits at and above
+ *          ``objs_per_slab`` are zero.
+ */
+struct pmpool_slab_ser {
+	u64 phys;
+	u64 bitmap[];
+} __packed;
+
+#endif /* _LINUX_KHO_ABI_PMPOOL_H */

@@ -1,0 +1,729 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for pmpool: the allocator (sizes, alignment, handles, root,
+ * walk, atomic allocation, concurrency) and the validation of handed-over
+ * state, fed with crafted and corrupt directories inside one kernel.
+ * What crosses a real kexec is tested by the kexec scenarios.
+ *
+ * Copyright (C) 2026 The pmpool authors
+ */
+
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/cpumask.h>
+#include <linux/delay.h>
+#include <linux/kthread.h>
+#include <linux/libfdt.h>
+#include <linux/mm.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+
+#include "../pmpool_internal.h"
+
+static void pmpool_test_destroy(void *pool)
+{
+	pmpool_destroy(pool);
+}
+
+/* A pool destroyed when the test ends, pass or fail. */
+static struct pmpool *pmpool_test_create(struct kunit *test, const char *name,
+					 size_t size)
+{
+	struct pmpool *pool = pmpool_create(name, size, 0);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test,
+				pmpool_test_destroy, pool));
+	return pool;
+}
+
+static const size_t pmpool_test_sizes[] = {
+	8, 24, 64, 100, 512, 3000, SZ_4K, SZ_64K, 65544, SZ_1M, SZ_2M, SZ_4M,
+};
+
+static void pmpool_size_desc(const size_t *size, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%zu bytes", *size);
+}
+KUNIT_ARRAY_PARAM(pmpool_size, pmpool_test_sizes, pmpool_size_desc);
+
+static void pmpool_test_geometry(struct kunit *test)
+{
+	const size_t *size = test->param_value;
+	struct pmpool_geometry geo;
+	size_t slab;
+
+	KUNIT_ASSERT_EQ(test, 0, pmpool_geometry_init(&geo, *size));
+	slab = PAGE_SIZE << geo.slab_order;
+	KUNIT_EXPECT_EQ(test, geo.obj_size, ALIGN(*size, 8));
+	KUNIT_EXPECT_GE(test, geo.objs_per_slab, 1U);
+	KUNIT_EXPECT_LE(test, (size_t)geo.objs_per_slab * geo.obj_size, slab);
+	/* Waste at most an eighth of a slab, unless slabs cannot grow. */
+	if (geo.slab_order < MAX_PAGE_ORDER)
+		KUNIT_EXPECT_LE(test, slab % geo.obj_size, slab / 8);
+	KUNIT_EXPECT_GE(test, geo.recs_per_chunk, 1U);
+	KUNIT_EXPECT_LE(test, (size_t)geo.recs_per_chunk * geo.rec_size,
+			PMPOOL_CHUNK_SIZE);
+	KUNIT_EXPECT_GE(test, geo.rec_size * 8 - 64, geo.objs_per_slab);
+}
+
+static void pmpool_test_bad_create(struct kunit *test)
+{
+	struct pmpool *pool;
+
+	KUNIT_EXPECT_EQ(test, -EINVAL, PTR_ERR(pmpool_create("kt-zero", 0, 0)));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			PTR_ERR(pmpool_create("kt-huge", PMPOOL_MAX_OBJ_SIZE + 1, 0)));
+	KUNIT_EXPECT_EQ(test, -EINVAL, PTR_ERR(pmpool_create(NULL, 64, 0)));
+	KUNIT_EXPECT_EQ(test, -EINVAL, PTR_ERR(pmpool_create("", 64, 0)));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			PTR_ERR(pmpool_create("kt-a-name-that-is-longer-than-31", 64, 0)));
+	KUNIT_EXPECT_EQ(test, -EINVAL, PTR_ERR(pmpool_create("kt-flags", 64, 1)));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			PTR_ERR(pmpool_create_node("kt-node", 64, 0, MAX_NUMNODES)));
+
+	pool = pmpool_test_create(test, "kt-exists", 64);
+	KUNIT_EXPECT_EQ(test, -EEXIST, PTR_ERR(pmpool_create("kt-exists", 128, 0)));
+	/* A 31-character name is fine. */
+	pool = pmpool_test_create(test, "kt-a-name-that-is-exactly-31-c", 64);
+	KUNIT_EXPECT_STREQ(test, pmpool_name(pool), "kt-a-name-that-is-exactly-31-c");
+}
+
+#define PMPOOL_TEST_NR	64
+
+static void pmpool_test_alloc_free(struct kunit *test)
+{
+	const size_t *size = test->param_value;
+	struct pmpool *pool = pmpool_test_create(test, "kt-alloc", *size);
+	size_t osz = pmpool_obj_size(pool);
+	unsigned int nr = *size >= SZ_1M ? 4 : PMPOOL_TEST_NR;
+	u64 *handles;
+	void **objs;
+	unsigned int i, j;
+
+	handles = kunit_kcalloc(test, nr, sizeof(*handles), GFP_KERNEL);
+	objs = kunit_kcalloc(test, nr, sizeof(*objs), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, handles);
+	KUNIT_ASSERT_NOT_NULL(test, objs);
+
+	for (i = 0; i < nr; i++) {
+		objs[i] = pmpool_alloc(pool, GFP_KERNEL, &handles[i]);
+		KUNIT_ASSERT_NOT_NULL(test, objs[i]);
+		KUNIT_EXPECT_NE(test, handles[i], 0ULL);
+		KUNIT_EXPECT_PTR_EQ(test, pmpool_map(pool, handles[i]), objs[i]);
+		KUNIT_EXPECT_EQ(test, pmpool_phys(pool, handles[i]),
+				virt_to_phys(objs[i]));
+		if (is_power_of_2(osz)) {
+			KUNIT_EXPECT_TRUE(test, IS_ALIGNED((unsigned long)objs[i], osz));
+			KUNIT_EXPECT_TRUE(test, IS_ALIGNED(virt_to_phys(objs[i]), osz));
+		} else {
+			KUNIT_EXPECT_TRUE(test, IS_ALIGNED((unsigned long)objs[i], 8));
+		}
+		memset(objs[i], i & 0xff, osz);
+	}
+	/* Objects do not overlap and handles are distinct. */
+	for (i = 0; i < nr; i++) {
+		KUNIT_EXPECT_EQ(test, ((u8 *)objs[i])[0], (u8)(i & 0xff));
+		KUNIT_EXPECT_EQ(test, ((u8 *)objs[i])[osz - 1], (u8)(i & 0xff));
+		for (j = i + 1; j < nr; j++)
+			KUNIT_EXPECT_NE(test, handles[i], handles[j]);
+	}
+	KUNIT_EXPECT_EQ(test, pool->nr_inuse, (unsigned long)nr);
+	for (i = 0; i < nr; i += 2)
+		KUNIT_EXPECT_EQ(test, 0, pmpool_free(pool, handles[i]));
+	for (i = 0; i < nr; i += 2)
+		KUNIT_EXPECT_NULL(test, pmpool_map(pool, handles[i]));
+	for (i = 1; i < nr; i += 2)
+		KUNIT_EXPECT_PTR_EQ(test, pmpool_map(pool, handles[i]), objs[i]);
+	for (i = 1; i < nr; i += 2)
+		KUNIT_EXPECT_EQ(test, 0, pmpool_free(pool, handles[i]));
+	KUNIT_EXPECT_EQ(test, pool->nr_inuse, 0UL);
+}
+
+static void pmpool_test_zero(struct kunit *test)
+{
+	struct pmpool *pool = pmpool_test_create(test, "kt-zero", 256);
+	u8 *obj;
+	u64 h;
+
+	obj = pmpool_alloc(pool, GFP_KERNEL, &h);
+	KUNIT_ASSERT_NOT_NULL(test, obj);
+	memset(obj, 0xa5, 256);
+	KUNIT_ASSERT_EQ(test, 0, pmpool_free(pool, h));
+	/* The lowest free object comes back first: the one just dirtied. */
+	obj = pmpool_alloc(pool, GFP_KERNEL | __GFP_ZERO, &h);
+	KUNIT_ASSERT_NOT_NULL(test, obj);
+	KUNIT_EXPECT_TRUE(test, !memchr_inv(obj, 0, 256));
+}
+
+static void pmpool_test_handles(struct kunit *test)
+{
+	struct pmpool *a = pmpool_test_create(test, "kt-handles-a", 64);
+	struct pmpool *b = pmpool_test_create(test, "kt-handles-b", 64);
+	u64 ha, hb, freed;
+
+	KUNIT_ASSERT_NOT_NULL(test, pmpool_alloc(a, GFP_KERNEL, &ha));
+	KUNIT_ASSERT_NOT_NULL(test, pmpool_alloc(b, GFP_KERNEL, &hb));
+	KUNIT_ASSERT_NOT_NULL(test, pmpool_alloc(a, GFP_KERNEL, &freed));
+	KUNIT_ASSERT_EQ(test, 0, pmpool_free(a, freed));
+
+	KUNIT_EXPECT_NULL(test, pmpool_map(a, 0));
+	KUNIT_EXPECT_NULL(test, pmpool_map(a, freed));		/* freed */
+	KUNIT_EXPECT_NULL(test, pmpool_map(a, hb));		/* foreign */
+	KUNIT_EXPECT_NULL(test, pmpool_map(b, ha));
+	KUNIT_EXPECT_NULL(test, pmpool_map(a, ha + (1ULL << 24)));	/* no such slab */
+	KUNIT_EXPECT_NULL(test, pmpool_map(a, ha | PMPOOL_ABI_HANDLE_OBJ_MASK));
+	KUNIT_EXPECT_NULL(test, pmpool_map(a, ~0ULL));
+	KUNIT_EXPECT_EQ(test, pmpool_phys(a, freed), (phys_addr_t)0);
+
+	KUNIT_EXPECT_EQ(test, -EINVAL, pmpool_free(a, freed));	/* double free */
+	KUNIT_EXPECT_EQ(test, -EINVAL, pmpool_free(a, hb));	/* foreign */
+	KUNIT_EXPECT_EQ(test, -EINVAL, pmpool_free(a, 0));
+	KUNIT_EXPECT_EQ(test, a->nr_inuse, 1UL);
+	KUNIT_EXPECT_EQ(test, b->nr_inuse, 1UL);
+}
+
+static void pmpool_test_root(struct kunit *test)
+{
+	struct pmpool *pool = pmpool_test_create(test, "kt-root", 128);
+	u64 h, freed;
+
+	KUNIT_EXPECT_EQ(test, pmpool_get_root(pool), 0ULL);
+	KUNIT_ASSERT_NOT_NULL(test, pmpool_alloc(pool, GFP_KERNEL, &h));
+	KUNIT_ASSERT_NOT_NULL(test, pmpool_alloc(pool, GFP_KERNEL, &freed));
+	KUNIT_ASSERT_EQ(test, 0, pmpool_free(pool, freed));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pmpool_set_root(pool, freed));
+	KUNIT_EXPECT_EQ(test, pmpool_get_root(pool), 0ULL);
+	KUNIT_EXPECT_EQ(test, 0, pmpool_set_root(pool, h));
+	KUNIT_EXPECT_EQ(test, pmpool_get_root(pool), h);
+	/* The root lives in the handed-over descriptor. */
+	KUNIT_EXPECT_EQ(test, pool->desc->root, h);
+	KUNIT_EXPECT_EQ(test, 0, pmpool_set_root(pool, 0));
+	KUNIT_EXPECT_EQ(test, pmpool_get_root(pool), 0ULL);
+}
+
+struct pmpool_walk_state {
+	unsigned long seen;
+	u64 last;
+	bool ordered;
+	unsigned long stop_at;
+};
+
+static int pmpool_walk_fn(struct pmpool *pool, u64 handle, void *obj, void *arg)
+{
+	struct pmpool_walk_state *s = arg;
+
+	if (handle <= s->last || pmpool_map(pool, handle) != obj)
+		s->ordered = false;
+	s->last = handle;
+	if (++s->seen == s->stop_at)
+		return 42;
+	return 0;
+}
+
+static void pmpool_test_walk(struct kunit *test)
+{
+	struct pmpool *pool = pmpool_test_create(test, "kt-walk", SZ_4K);
+	struct pmpool_walk_state s = { .ordered = true };
+	u64 h[100];
+	int i;
+
+	/* 4 KiB objects: 16 per slab, so this spans seven slabs. */
+	for (i = 0; i < ARRAY_SIZE(h); i++)
+		KUNIT_ASSERT_NOT_NULL(test, pmpool_alloc(pool, GFP_KERNEL, &h[i]));
+	for (i = 1; i < ARRAY_SIZE(h); i += 2)
+		KUNIT_ASSERT_EQ(test, 0, pmpool_free(pool, h[i]));
+	KUNIT_EXPECT_EQ(test, 0, pmpool_walk(pool, pmpool_walk_fn, &s));
+	KUNIT_EXPECT_EQ(test, s.seen, 50UL);
+	KUNIT_EXPECT_TRUE(test, s.ordered);
+
+	s = (struct pmpool_walk_state){ .ordered = true, .stop_at = 10 };
+	KUNIT_EXPECT_EQ(test, 42, pmpool_walk(pool, pmpool_walk_fn, &s));
+	KUNIT_EXPECT_EQ(test, s.seen, 10UL);
+}
+
+static void pmpool_test_atomic(struct kunit *test)
+{
+	struct pmpool *pool = pmpool_test_create(test, "kt-atomic", 512);
+	unsigned long flags;
+	unsigned int got = 0, i;
+	u64 h;
+
+	/* An empty pool cannot grow without sleeping. */
+	local_irq_save(flags);
+	KUNIT_EXPECT_NULL(test, pmpool_alloc(pool, GFP_ATOMIC, &h));
+	local_irq_restore(flags);
+
+	KUNIT_ASSERT_EQ(test, 0, pmpool_reserve(pool, 200));
+	KUNIT_EXPECT_GE(test, pool->nr_free, 200UL);
+	local_irq_save(flags);
+	for (i = 0; i < 200; i++)
+		if (pmpool_alloc(pool, GFP_ATOMIC, &h))
+			got++;
+	local_irq_restore(flags);
+	KUNIT_EXPECT_EQ(test, got, 200U);
+	/* The work item refills the reserve in process context. */
+	flush_work(&pool->work);
+	KUNIT_EXPECT_GE(test, pool->nr_free, 200UL);
+	KUNIT_EXPECT_EQ(test, 0, pmpool_reserve(pool, 0));
+}
+
+static void pmpool_test_shrink(struct kunit *test)
+{
+	struct pmpool *pool = pmpool_test_create(test, "kt-shrink", SZ_4K);
+	unsigned int per = pool->geo.objs_per_slab, i, n = 8 * per;
+	u64 *h = kunit_kcalloc(test, n, sizeof(*h), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	for (i = 0; i < n; i++)
+		KUNIT_ASSERT_NOT_NULL(test, pmpool_alloc(pool, GFP_KERNEL, &h[i]));
+	KUNIT_EXPECT_EQ(test, pool->nr_slabs, 8UL);
+	for (i = 0; i < n; i++)
+		KUNIT_ASSERT_EQ(test, 0, pmpool_free(pool, h[i]));
+	flush_work(&pool->work);
+	/* Empty slabs go back to the page allocator, but for one of slack. */
+	KUNIT_EXPECT_LE(test, pool->nr_slabs, 2UL);
+	/* Freed slab numbers are reused lowest first. */
+	KUNIT_ASSERT_NOT_NULL(test, pmpool_alloc(pool, GFP_KERNEL, &h[0]));
+	KUNIT_EXPECT_LT(test, pmpool_handle_slab(h[0]), 2U);
+}
+
+struct pmpool_stress {
+	struct pmpool *pool;
+	struct completion done;
+	unsigned int id;
+	unsigned long errors;
+};
+
+#define PMPOOL_STRESS_LIVE	64
+#define PMPOOL_STRESS_ROUNDS	3000
+
+static int pmpool_stress_fn(void *arg)
+{
+	struct pmpool_stress *s = arg;
+	u64 live[PMPOOL_STRESS_LIVE] = {};
+	unsigned int r, slot;
+
+	for (r = 0; r < PMPOOL_STRESS_ROUNDS; r++) {
+		u64 *obj;
+
+		slot = (r * 7 + s->id) % PMPOOL_STRESS_LIVE;
+		if (live[slot]) {
+			obj = pmpool_map(s->pool, live[slot]);
+			/* Nobody else may have touched our object. */
+			if (!obj || obj[0] != live[slot] || obj[1] != s->id)
+				s->errors++;
+			if (pmpool_free(s->pool, live[slot]))
+				s->errors++;
+			live[slot] = 0;
+		}
+		obj = pmpool_alloc(s->pool, (r & 1) ? GFP_KERNEL : GFP_ATOMIC,
+				   &live[slot]);
+		if (!obj) {
+			live[slot] = 0;
+			continue;
+		}
+		obj[0] = live[slot];
+		obj[1] = s->id;
+		if (!(r % 256))
+			cond_resched();
+	}
+	for (slot = 0; slot < PMPOOL_STRESS_LIVE; slot++)
+		if (live[slot] && pmpool_free(s->pool, live[slot]))
+			s->errors++;
+	complete(&s->done);
+	return 0;
+}
+
+static void pmpool_test_concurrency(struct kunit *test)
+{
+	struct pmpool *pool = pmpool_test_create(test, "kt-concurrency", 64);
+	unsigned int nr = num_online_cpus(), i = 0, cpu;
+	struct pmpool_stress *s;
+
+	s = kunit_kcalloc(test, nr, sizeof(*s), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	KUNIT_ASSERT_EQ(test, 0, pmpool_reserve(pool, 256));
+	for_each_online_cpu(cpu) {
+		struct task_struct *t;
+
+		s[i].pool = pool;
+		s[i].id = i;
+		init_completion(&s[i].done);
+		t = kthread_create_on_cpu(pmpool_stress_fn, &s[i], cpu,
+					  "pmpool_kt/%u");
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+		wake_up_process(t);
+		i++;
+	}
+	for (i = 0; i < nr; i++) {
+		wait_for_completion(&s[i].done);
+		KUNIT_EXPECT_EQ(test, s[i].errors, 0UL);
+	}
+	kunit_info(test, "%u threads on %u CPUs\n", nr, nr);
+	KUNIT_EXPECT_EQ(test, pool->nr_inuse, 0UL);
+	KUNIT_EXPECT_EQ(test, pool->nr_free,
+			pool->nr_slabs * pool->geo.objs_per_slab);
+}
+
+/* ---- handover validation ---------------------------------------------- */
+
+/* Our own outgoing directory, read back as if it came from the previous kernel. */
+static void pmpool_test_self_handover(struct kunit *test)
+{
+	struct pmpool *pool = pmpool_test_create(test, "kt-self", 64);
+	struct pmpool_incoming *in, *found = NULL;
+	LIST_HEAD(incoming);
+	phys_addr_t phys;
+	size_t size;
+	u64 h[40];
+	int i;
+
+	if (!pmpool_handover_active())
+		kunit_skip(test, "KHO is disabled");
+	for (i = 0; i < ARRAY_SIZE(h); i++)
+		KUNIT_ASSERT_NOT_NULL(test, pmpool_alloc(pool, GFP_KERNEL, &h[i]));
+	KUNIT_ASSERT_EQ(test, 0, pmpool_free(pool, h[3]));
+	KUNIT_ASSERT_EQ(test, 0, pmpool_set_root(pool, h[5]));
+
+	KUNIT_ASSERT_EQ(test, 0, pmpool_fdt_out_get(&phys, &size));
+	mutex_lock(&pmpool_mutex);
+	KUNIT_EXPECT_EQ(test, 0, pmpool_parse_handover(phys_to_virt(phys), size,
+						       &incoming));
+	mutex_unlock(&pmpool_mutex);
+	list_for_each_entry(in, &incoming, list)
+		if (!strcmp(in->name, "kt-self"))
+			found = in;
+	KUNIT_ASSERT_NOT_NULL(test, found);
+	KUNIT_EXPECT_NULL(test, found->error);
+	KUNIT_EXPECT_EQ(test, found->tag, pool->tag);
+	KUNIT_EXPECT_EQ(test, found->nr_inuse, 39UL);
+	KUNIT_EXPECT_EQ(test, found->nr_slabs, 1UL);
+	KUNIT_EXPECT_EQ(test, found->desc_phys, virt_to_phys(pool->desc));
+	pmpool_incoming_free_all(&incoming);
+}
+
+/*
+ * A crafted previous kernel: one good pool ("kt-good") and one pool
+ * ("kt-victim") that each case damages in its own way.  Both are built in
+ * freshly allocated pages, so their addresses are real RAM.
+ */
+struct pmpool_craft {
+	struct pmpool_geometry geo;
+	struct pmpool_desc_ser *desc[2];
+	void *chunk[2];
+	struct folio *slab[2][2];
+	void *fdt;
+	size_t fdt_size;
+};
+
+struct pmpool_corruption {
+	const char *name;
+	/* For the victim pool node, before it is written. */
+	const char *node_name;
+	bool bad_name_nul;
+	u32 obj_size_delta;
+	/* After the pool memory is built. */
+	void (*damage)(struct pmpool_craft *c);
+	/* On the finished blob. */
+	void (*damage_blob)(struct pmpool_craft *c);
+	const char *compat;
+	/* Expected result. */
+	int parse_err;
+	const char *error;	/* substring of the victim's error, NULL if valid */
+};
+
+static void dmg_magic(struct pmpool_craft *c) { c->desc[1]->magic ^= 1; }
+static void dmg_geometry(struct pmpool_craft *c) { c->desc[1]->rec_size += 8; }
+static void dmg_nr_chunks(struct pmpool_craft *c)
+{
+	c->desc[1]->nr_chunks = PMPOOL_ABI_MAX_CHUNKS + 1;
+}
+
+static struct pmpool_slab_ser *craft_rec(struct pmpool_craft *c, int pool, int i)
+{
+	return pmpool_rec(&c->geo, c->chunk[pool], i);
+}
+
+static void dmg_chunk_outside_ram(struct pmpool_craft *c)
+{
+	c->desc[1]->chunks[0] = 1ULL << 51;
+}
+
+static void dmg_slab_outside_ram(struct pmpool_craft *c)
+{
+	craft_rec(c, 1, 1)->phys = 1ULL << 51;
+}
+
+static void dmg_slab_misaligned(struct pmpool_craft *c)
+{
+	craft_rec(c, 1, 1)->phys += PAGE_SIZE;
+}
+
+static void dmg_overlap(struct pmpool_craft *c)
+{
+	craft_rec(c, 1, 1)->phys = craft_rec(c, 1, 0)->phys;
+}
+
+static void dmg_overlap_meta(struct pmpool_craft *c)
+{
+	/* A slab placed over the pool's own chunk (aligned to slab order?). */
+	craft_rec(c, 1, 1)->phys = craft_rec(c, 1, 0)->phys + PAGE_SIZE;
+}
+
+static void dmg_bits_beyond(struct pmpool_craft *c)
+{
+	unsigned long *bm = (unsigned long *)craft_rec(c, 1, 0)->bitmap;
+
+	__set_bit(c->geo.objs_per_slab, bm);
+}
+
+static void dmg_unused_with_objs(struct pmpool_craft *c)
+{
+	struct pmpool_slab_ser *rec = craft_rec(c, 1, 2);
+
+	rec->bitmap[0] = 1;
+}
+
+static void dmg_root_free(struct pmpool_craft *c)
+{
+	c->desc[1]->root = pmpool_handle_make(0x1002, 0, 5);	/* bit 5 clear */
+}
+
+static void dmg_root_foreign(struct pmpool_craft *c)
+{
+	c->desc[1]->root = pmpool_handle_make(0x1001, 0, 0);
+}
+
+static void dmg_truncate(struct pmpool_craft *c)
+{
+	c->fdt_size = fdt_totalsize(c->fdt) - 8;
+}
+
+static void dmg_garbage(struct pmpool_craft *c)
+{
+	memset(c->fdt, 0x5a, 64);
+}
+
+static const struct pmpool_corruption pmpool_corruptions[] = {
+	{ .name = "intact" },
+	{ .name = "bad compatible", .compat = "pmpool-v2", .parse_err = -EINVAL },
+	{ .name = "not an FDT", .damage_blob = dmg_garbage, .parse_err = -EINVAL },
+	{ .name = "truncated blob", .damage_blob = dmg_truncate, .parse_err = -EINVAL },
+	{ .name = "bad descriptor magic", .damage = dmg_magic, .error = "magic" },
+	{ .name = "geometry mismatch", .damage = dmg_geometry, .error = "geometry" },
+	{ .name = "chunk count above capacity", .damage = dmg_nr_chunks,
+	  .error = "chunk count" },
+	{ .name = "chunk outside RAM", .damage = dmg_chunk_outside_ram,
+	  .error = "chunk address" },
+	{ .name = "slab outside RAM", .damage = dmg_slab_outside_ram,
+	  .error = "slab address" },
+	{ .name = "slab misaligned", .damage = dmg_slab_misaligned,
+	  .error = "slab address" },
+	{ .name = "two slabs overlap", .damage = dmg_overlap, .error = "overlap" },
+	{ .name = "slab inside a slab", .damage = dmg_overlap_meta,
+	  .error = "slab address" },
+	{ .name = "objects above capacity", .damage = dmg_bits_beyond,
+	  .error = "beyond the last object" },
+	{ .name = "unused record with objects", .damage = dmg_unused_with_objs,
+	  .error = "unused slab record" },
+	{ .name = "root is a free object", .damage = dmg_root_free,
+	  .error = "root handle" },
+	{ .name = "root is another pool's", .damage = dmg_root_foreign,
+	  .error = "root handle" },
+	{ .name = "name without NUL", .bad_name_nul = true, .error = "name" },
+	{ .name = "bad object size", .obj_size_delta = 4, .error = "object size" },
+	{ .name = "duplicate name", .node_name = "kt-good", .error = "duplicate" },
+};
+
+static void pmpool_corruption_desc(const struct pmpool_corruption *p, char *desc)
+{
+	strscpy(desc, p->name, KUNIT_PARAM_DESC_SIZE);
+}
+KUNIT_ARRAY_PARAM(pmpool_corruption, pmpool_corruptions, pmpool_corruption_desc);
+
+static void pmpool_craft_free(void *arg)
+{
+	struct pmpool_craft *c = arg;
+	int p, s;
+
+	for (p = 0; p < 2; p++) {
+		for (s = 0; s < 2; s++)
+			if (c->slab[p][s])
+				folio_put(c->slab[p][s]);
+		if (c->chunk[p])
+			folio_put(virt_to_folio(c->chunk[p]));
+		if (c->desc[p])
+			folio_put(virt_to_folio(c->desc[p]));
+	}
+	kvfree(c->fdt);
+}
+
+static void pmpool_craft_pool(struct kunit *test, struct pmpool_craft *c, int p,
+			      u16 tag)
+{
+	struct pmpool_slab_ser *rec;
+	struct folio *folio;
+	int s;
+
+	folio = folio_alloc(GFP_KERNEL | __GFP_ZERO, 0);
+	KUNIT_ASSERT_NOT_NULL(test, folio);
+	c->desc[p] = folio_address(folio);
+	folio = folio_alloc(GFP_KERNEL | __GFP_ZERO, PMPOOL_ABI_CHUNK_ORDER);
+	KUNIT_ASSERT_NOT_NULL(test, folio);
+	c->chunk[p] = folio_address(folio);
+	for (s = 0; s < 2; s++) {
+		c->slab[p][s] = folio_alloc(GFP_KERNEL, c->geo.slab_order);
+		KUNIT_ASSERT_NOT_NULL(test, c->slab[p][s]);
+		rec = craft_rec(c, p, s);
+		rec->phys = pmpool_folio_phys(c->slab[p][s]);
+		rec->bitmap[0] = 0x1f;	/* objects 0-4 live */
+	}
+	*c->desc[p] = (struct pmpool_desc_ser){
+		.magic = PMPOOL_ABI_DESC_MAGIC,
+		.obj_size = c->geo.obj_size,
+		.slab_order = c->geo.slab_order,
+		.objs_per_slab = c->geo.objs_per_slab,
+		.rec_size = c->geo.rec_size,
+		.recs_per_chunk = c->geo.recs_per_chunk,
+		.nr_chunks = 1,
+		.root = pmpool_handle_make(tag, 1, 4),
+	};
+	c->desc[p]->chunks[0] = virt_to_phys(c->chunk[p]);
+}
+
+static int pmpool_craft_node(void *fdt, const char *name, int name_len, u16 tag,
+			     u32 obj_size, u32 order, phys_addr_t desc)
+{
+	char node[16];
+	int err;
+
+	snprintf(node, sizeof(node), "pool@%x", tag);
+	err = fdt_begin_node(fdt, node);
+	err |= fdt_property(fdt, PMPOOL_ABI_PROP_NAME, name, name_len);
+	err |= fdt_property_u32(fdt, PMPOOL_ABI_PROP_TAG, tag);
+	err |= fdt_property_u32(fdt, PMPOOL_ABI_PROP_OBJ_SIZE, obj_size);
+	err |= fdt_property_u32(fdt, PMPOOL_ABI_PROP_SLAB_ORDER, order);
+	err |= fdt_property_u32(fdt, PMPOOL_ABI_PROP_NODE, (u32)NUMA_NO_NODE);
+	err |= fdt_property_u64(fdt, PMPOOL_ABI_PROP_DESC, desc);
+	err |= fdt_end_node(fdt);
+	return err;
+}
+
+static void pmpool_test_corrupt_handover(struct kunit *test)
+{
+	const struct pmpool_corruption *cor = test->param_value;
+	struct pmpool_incoming *in, *good = NULL, *victim = NULL;
+	struct pmpool_craft *c;
+	const char *vname = cor->node_name ?: "kt-victim";
+	LIST_HEAD(incoming);
+	int err, n = 0;
+
+	c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, pmpool_craft_free, c));
+	/* 24-byte objects: 2730 per slab, so the bitmap has spare bits. */
+	KUNIT_ASSERT_EQ(test, 0, pmpool_geometry_init(&c->geo, 24));
+	c->fdt_size = SZ_4K;
+	c->fdt = kvzalloc(c->fdt_size, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, c->fdt);
+	pmpool_craft_pool(test, c, 0, 0x1001);
+	pmpool_craft_pool(test, c, 1, 0x1002);
+	if (cor->damage)
+		cor->damage(c);
+
+	err = fdt_create(c->fdt, c->fdt_size);
+	err |= fdt_finish_reservemap(c->fdt);
+	err |= fdt_begin_node(c->fdt, "");
+	err |= fdt_property_string(c->fdt, "compatible",
+				   cor->compat ?: PMPOOL_ABI_COMPATIBLE);
+	err |= pmpool_craft_node(c->fdt, "kt-good", sizeof("kt-good"), 0x1001,
+				 c->geo.obj_size, c->geo.slab_order,
+				 virt_to_phys(c->desc[0]));
+	err |= pmpool_craft_node(c->fdt, vname,
+				 strlen(vname) + (cor->bad_name_nul ? 0 : 1),
+				 0x1002, c->geo.obj_size + cor->obj_size_delta,
+				 c->geo.slab_order, virt_to_phys(c->desc[1]));
+	err |= fdt_end_node(c->fdt);
+	err |= fdt_finish(c->fdt);
+	KUNIT_ASSERT_EQ(test, 0, err);
+	if (cor->damage_blob)
+		cor->damage_blob(c);
+
+	mutex_lock(&pmpool_mutex);
+	err = pmpool_parse_handover(c->fdt, c->fdt_size, &incoming);
+	mutex_unlock(&pmpool_mutex);
+	KUNIT_EXPECT_EQ(test, err, cor->parse_err);
+	if (cor->parse_err) {
+		/* A bad directory refuses every pool. */
+		KUNIT_EXPECT_TRUE(test, list_empty(&incoming));
+		return;
+	}
+	list_for_each_entry(in, &incoming, list) {
+		n++;
+		if (in->tag == 0x1001)
+			good = in;
+		else
+			victim = in;
+	}
+	KUNIT_EXPECT_EQ(test, n, 2);
+	KUNIT_ASSERT_NOT_NULL(test, good);
+	KUNIT_ASSERT_NOT_NULL(test, victim);
+	/* Damage in one pool never refuses the other. */
+	KUNIT_EXPECT_NULL(test, good->error);
+	KUNIT_EXPECT_EQ(test, good->nr_slabs, 2UL);
+	KUNIT_EXPECT_EQ(test, good->nr_inuse, 10UL);
+	if (!cor->error) {
+		KUNIT_EXPECT_NULL(test, victim->error);
+	} else {
+		KUNIT_EXPECT_NOT_NULL(test, victim->error);
+		if (victim->error)
+			KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(victim->error, cor->error),
+						  "error was '%s'", victim->error);
+	}
+	pmpool_incoming_free_all(&incoming);
+}
+
+static void pmpool_test_restore_unknown(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, -ENOENT,
+			PTR_ERR(pmpool_restore("kt-never-handed-over")));
+	KUNIT_EXPECT_EQ(test, -ENOENT, pmpool_discard("kt-never-handed-over"));
+	KUNIT_EXPECT_EQ(test, -EINVAL, PTR_ERR(pmpool_restore(NULL)));
+}
+
+static struct kunit_case pmpool_alloc_cases[] = {
+	KUNIT_CASE_PARAM(pmpool_test_geometry, pmpool_size_gen_params),
+	KUNIT_CASE(pmpool_test_bad_create),
+	KUNIT_CASE_PARAM(pmpool_test_alloc_free, pmpool_size_gen_params),
+	KUNIT_CASE(pmpool_test_zero),
+	KUNIT_CASE(pmpool_test_handles),
+	KUNIT_CASE(pmpool_test_root),
+	KUNIT_CASE(pmpool_test_walk),
+	KUNIT_CASE(pmpool_test_atomic),
+	KUNIT_CASE(pmpool_test_shrink),
+	KUNIT_CASE(pmpool_test_concurrency),
+	{}
+};
+
+static struct kunit_suite pmpool_alloc_suite = {
+	.name = "pmpool_alloc",
+	.test_cases = pmpool_alloc_cases,
+};
+
+static struct kunit_case pmpool_handover_cases[] = {
+	KUNIT_CASE(pmpool_test_self_handover),
+	KUNIT_CASE_PARAM(pmpool_test_corrupt_handover, pmpool_corruption_gen_params),
+	KUNIT_CASE(pmpool_test_restore_unknown),
+	{}
+};
+
+static struct kunit_suite pmpool_handover_suite = {
+	.name = "pmpool_handover",
+	.test_cases = pmpool_handover_cases,
+};
+
+kunit_test_suites(&pmpool_alloc_suite, &pmpool_handover_suite);
+
+MODULE_DESCRIPTION("KUnit tests for pmpool");
+MODULE_LICENSE("GPL");

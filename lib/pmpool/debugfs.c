@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pmpool debugfs: /sys/kernel/debug/pmpool/
+ *
+ *   pools    one line per pool of this kernel and per pool received from the
+ *            previous kernel that was not restored yet, with its memory
+ *   discard  write a received pool's name to give its memory back
+ *
+ * Copyright (C) 2026 The pmpool authors
+ */
+
+#define pr_fmt(fmt) "pmpool: " fmt
+
+#include <linux/debugfs.h>
+#include <linux/init.h>
+#include <linux/seq_file.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "pmpool_internal.h"
+
+static unsigned long pmpool_meta_bytes(unsigned long nr_chunks)
+{
+	return PMPOOL_ABI_DESC_SIZE + nr_chunks * PMPOOL_CHUNK_SIZE;
+}
+
+static int pmpool_pools_show(struct seq_file *m, void *v)
+{
+	struct pmpool_incoming *in;
+	struct pmpool *pool;
+
+	seq_puts(m, "# name state obj_size slab_order slabs objects slab_bytes meta_bytes\n");
+	mutex_lock(&pmpool_mutex);
+	list_for_each_entry(pool, &pmpool_pools, list) {
+		unsigned long slabs, inuse;
+		unsigned long flags;
+
+		spin_lock_irqsave(&pool->lock, flags);
+		slabs = pool->nr_slabs;
+		inuse = pool->nr_inuse;
+		spin_unlock_irqrestore(&pool->lock, flags);
+		seq_printf(m, "%s %s%s %u %u %lu %lu %lu %lu\n", pool->name,
+			   pool->persistent ? "persistent" : "volatile",
+			   pool->restored ? ",restored" : "",
+			   pool->geo.obj_size, pool->geo.slab_order, slabs, inuse,
+			   slabs << (PAGE_SHIFT + pool->geo.slab_order),
+			   pmpool_meta_bytes(READ_ONCE(pool->desc->nr_chunks)));
+	}
+	list_for_each_entry(in, &pmpool_incoming_pools, list) {
+		if (in->error) {
+			seq_printf(m, "%s refused 0 0 0 0 0 0 # %s\n", in->name,
+				   in->error);
+			continue;
+		}
+		seq_printf(m, "%s incoming %u %u %lu %lu %lu %lu\n", in->name,
+			   in->geo.obj_size, in->geo.slab_order, in->nr_slabs,
+			   in->nr_inuse,
+			   in->nr_slabs << (PAGE_SHIFT + in->geo.slab_order),
+			   pmpool_meta_bytes(((struct pmpool_desc_ser *)
+					      phys_to_virt(in->desc_phys))->nr_chunks));
+	}
+	mutex_unlock(&pmpool_mutex);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pmpool_pools);
+
+static ssize_t pmpool_discard_write(struct file *file, const char __user *ubuf,
+				    size_t len, loff_t *ppos)
+{
+	char name[PMPOOL_ABI_NAME_MAX + 1];
+	int err;
+
+	if (len > PMPOOL_ABI_NAME_MAX)
+		return -EINVAL;
+	if (copy_from_user(name, ubuf, len))
+		return -EFAULT;
+	name[len] = '\0';
+	err = pmpool_discard(strim(name));
+	return err ? err : len;
+}
+
+static const struct file_operations pmpool_discard_fops = {
+	.owner = THIS_MODULE,
+	.write = pmpool_discard_write,
+};
+
+void __init pmpool_debugfs_init(void)
+{
+	struct dentry *dir;
+
+	/* Without debugfs pmpool works the same, only less visibly. */
+	dir = debugfs_create_dir("pmpool", NULL);
+	debugfs_create_file("pools", 0400, dir, NULL, &pmpool_pools_fops);
+	debugfs_create_file("discard", 0200, dir, NULL, &pmpool_discard_fops);
+}

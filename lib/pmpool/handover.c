@@ -1,0 +1,731 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pmpool handover: the pool directory given to the next kernel, and the
+ * validation and restore of the one received from the previous kernel.
+ *
+ * Copyright (C) 2026 The pmpool authors
+ */
+
+/**
+ * DOC: pmpool handover
+ *
+ * What is preserved: for every pool created while KHO is enabled, its name,
+ * tag, object size, NUMA node, root handle, every slab with every object's
+ * content, and the allocation bitmaps, at the same physical addresses.
+ * Handles stay the same.
+ *
+ * What is not preserved: in-kernel bookkeeping (lists, counters, the
+ * reserve set with pmpool_reserve(), which the driver sets again after
+ * restore), pools created while KHO was disabled, and incoming pools that
+ * were neither restored nor discarded before the next kexec: their memory
+ * is not preserved again, so the kernel after next reuses it as free RAM.
+ *
+ * Incoming state is validated in full when pmpool initialises, before any
+ * kho_restore_folio(): the directory's header and compatible string, each
+ * pool's properties, descriptor, chunks and slab records (sizes, counts,
+ * alignment, addresses inside System RAM, no overlaps, bitmap bits beyond
+ * the last object clear, root handle live).  A bad directory refuses every
+ * pool; a bad pool is refused alone, by name, with the reason.  The memory
+ * of a refused pool is never restored: KHO keeps it reserved for the life
+ * of this kernel (debugfs shows how much), and it is free RAM again after
+ * the next kexec or reboot.
+ *
+ * A kexec that races with pmpool_create() or pmpool_destroy() may miss that
+ * one pool; callers do not create or destroy pools concurrently with the
+ * reboot.  Allocation, free and root updates may race with it freely.
+ */
+
+#define pr_fmt(fmt) "pmpool: " fmt
+
+#include <linux/init.h>
+#include <linux/ioport.h>
+#include <linux/kexec_handover.h>
+#include <linux/libfdt.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/string.h>
+
+#include "pmpool_internal.h"
+
+/* The directory handed to the next kernel, preserved, and its scratch. */
+#define PMPOOL_FDT_SIZE		SZ_64K
+static void *pmpool_fdt_out;
+static void *pmpool_fdt_scratch;
+
+/**
+ * pmpool_handover_active() - whether new pools are handed over
+ *
+ * Return: true once pmpool has registered its directory with KHO.
+ */
+bool pmpool_handover_active(void)
+{
+	return pmpool_fdt_out;
+}
+
+/* Where our outgoing directory is, for the KUnit suite. */
+int pmpool_fdt_out_get(phys_addr_t *phys, size_t *size)
+{
+	if (!pmpool_fdt_out)
+		return -ENOENT;
+	*phys = virt_to_phys(pmpool_fdt_out);
+	*size = PMPOOL_FDT_SIZE;
+	return 0;
+}
+
+int pmpool_preserve_folio(struct pmpool *pool, struct folio *folio)
+{
+	return pool->persistent ? kho_preserve_folio(folio) : 0;
+}
+
+void pmpool_unpreserve_folio(struct pmpool *pool, struct folio *folio)
+{
+	if (pool->persistent)
+		kho_unpreserve_folio(folio);
+}
+
+static int pmpool_fdt_add_pool(void *fdt, struct pmpool *pool)
+{
+	char node[16];
+	int err;
+
+	snprintf(node, sizeof(node), "pool@%x", pool->tag);
+	err = fdt_begin_node(fdt, node);
+	err |= fdt_property_string(fdt, PMPOOL_ABI_PROP_NAME, pool->name);
+	err |= fdt_property_u32(fdt, PMPOOL_ABI_PROP_TAG, pool->tag);
+	err |= fdt_property_u32(fdt, PMPOOL_ABI_PROP_OBJ_SIZE, pool->geo.obj_size);
+	err |= fdt_property_u32(fdt, PMPOOL_ABI_PROP_SLAB_ORDER,
+				pool->geo.slab_order);
+	err |= fdt_property_u32(fdt, PMPOOL_ABI_PROP_NODE, (u32)pool->nid);
+	err |= fdt_property_u64(fdt, PMPOOL_ABI_PROP_DESC, virt_to_phys(pool->desc));
+	err |= fdt_end_node(fdt);
+	return err;
+}
+
+/**
+ * pmpool_handover_update() - rewrite the directory for the next kernel
+ *
+ * Called with pmpool_mutex held whenever the set of persistent pools
+ * changes.  The directory is built aside and copied into the preserved
+ * blob in one go, so the window in which a kexec could see it torn is one
+ * memcpy().
+ *
+ * Return: 0, or -ENOSPC if the directory would not fit.
+ */
+int pmpool_handover_update(void)
+{
+	void *fdt = pmpool_fdt_scratch;
+	struct pmpool *pool;
+	int err;
+
+	lockdep_assert_held(&pmpool_mutex);
+	if (!pmpool_fdt_out)
+		return 0;
+	err = fdt_create(fdt, PMPOOL_FDT_SIZE);
+	err |= fdt_finish_reservemap(fdt);
+	err |= fdt_begin_node(fdt, "");
+	err |= fdt_property_string(fdt, "compatible", PMPOOL_ABI_COMPATIBLE);
+	list_for_each_entry(pool, &pmpool_pools, list)
+		if (pool->persistent)
+			err |= pmpool_fdt_add_pool(fdt, pool);
+	err |= fdt_end_node(fdt);
+	err |= fdt_finish(fdt);
+	if (err)
+		return -ENOSPC;
+	memcpy(pmpool_fdt_out, fdt, fdt_totalsize(fdt));
+	return 0;
+}
+
+/* ---- incoming state ---------------------------------------------------- */
+
+/* [start, start + size) is System RAM with a struct page: safe to read. */
+static bool pmpool_phys_ok(phys_addr_t start, u64 size, unsigned int order)
+{
+	if (!start || !IS_ALIGNED(start, PAGE_SIZE << order))
+		return false;
+	if (start + size < start || !pfn_to_online_page(PHYS_PFN(start)))
+		return false;
+	return region_intersects(start, size, IORESOURCE_SYSTEM_RAM,
+				 IORES_DESC_NONE) == REGION_INTERSECTS;
+}
+
+static int pmpool_fdt_u32(const void *fdt, int node, const char *name, u32 *val)
+{
+	const fdt32_t *p;
+	int len;
+
+	p = fdt_getprop(fdt, node, name, &len);
+	if (!p || len != sizeof(*p))
+		return -EINVAL;
+	*val = fdt32_to_cpu(*p);
+	return 0;
+}
+
+static int pmpool_fdt_u64(const void *fdt, int node, const char *name, u64 *val)
+{
+	const fdt64_t *p;
+	int len;
+
+	p = fdt_getprop(fdt, node, name, &len);
+	if (!p || len != sizeof(*p))
+		return -EINVAL;
+	*val = fdt64_to_cpu(*p);
+	return 0;
+}
+
+/* Fill @in from one pool node; sets in->error on a bad node. */
+static void pmpool_parse_node(const void *fdt, int node,
+			      struct pmpool_incoming *in)
+{
+	u32 tag, obj_size, slab_order, nid;
+	const char *name;
+	u64 desc;
+	int len;
+
+	name = fdt_getprop(fdt, node, PMPOOL_ABI_PROP_NAME, &len);
+	if (!name || len < 2 || len > PMPOOL_ABI_NAME_MAX ||
+	    strnlen(name, len) != len - 1) {
+		snprintf(in->name, sizeof(in->name), "%s", fdt_get_name(fdt, node, NULL) ?: "?");
+		in->error = "name missing, too long or not NUL-terminated";
+		return;
+	}
+	strscpy(in->name, name);
+	if (pmpool_fdt_u32(fdt, node, PMPOOL_ABI_PROP_TAG, &tag) ||
+	    pmpool_fdt_u32(fdt, node, PMPOOL_ABI_PROP_OBJ_SIZE, &obj_size) ||
+	    pmpool_fdt_u32(fdt, node, PMPOOL_ABI_PROP_SLAB_ORDER, &slab_order) ||
+	    pmpool_fdt_u32(fdt, node, PMPOOL_ABI_PROP_NODE, &nid) ||
+	    pmpool_fdt_u64(fdt, node, PMPOOL_ABI_PROP_DESC, &desc)) {
+		in->error = "property missing or of the wrong size";
+		return;
+	}
+	if (!tag || tag > PMPOOL_ABI_TAG_MAX) {
+		in->error = "tag out of range";
+		return;
+	}
+	in->tag = tag;
+	in->nid = (int)nid;
+	if (in->nid != NUMA_NO_NODE &&
+	    (in->nid < 0 || in->nid >= MAX_NUMNODES || !node_online(in->nid)))
+		in->nid = NUMA_NO_NODE;	/* topology changed: any node will do */
+	if (pmpool_geometry_init(&in->geo, obj_size) ||
+	    in->geo.obj_size != obj_size || in->geo.slab_order != slab_order) {
+		in->error = "object size or slab order not valid for pmpool-v1";
+		return;
+	}
+	in->desc_phys = desc;
+}
+
+struct pmpool_range {
+	phys_addr_t start;
+	phys_addr_t end;
+};
+
+static int pmpool_range_cmp(const void *a, const void *b)
+{
+	const struct pmpool_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/**
+ * pmpool_validate_pool() - check one incoming pool before restoring it
+ * @in: the pool, as parsed from its directory node.
+ *
+ * Reads the descriptor, the chunks and the slab records through the
+ * direct map, after checking that each lies in System RAM.  Sets
+ * @in->error and returns -EINVAL at the first problem; on success fills
+ * @in->nr_slabs and @in->nr_inuse.
+ *
+ * Return: 0 if the pool can be restored, -EINVAL or -ENOMEM otherwise.
+ */
+int pmpool_validate_pool(struct pmpool_incoming *in)
+{
+	const struct pmpool_geometry *geo = &in->geo;
+	unsigned long nr_ranges = 0, max_ranges, nr_slabs = 0, nr_inuse = 0;
+	const struct pmpool_desc_ser *desc;
+	struct pmpool_range *ranges;
+	bool root_live = false;
+	unsigned int c, r;
+	int err = -EINVAL;
+
+	if (in->error)
+		return -EINVAL;
+	if (!pmpool_phys_ok(in->desc_phys, PMPOOL_ABI_DESC_SIZE, 0)) {
+		in->error = "descriptor address not in RAM or misaligned";
+		return -EINVAL;
+	}
+	desc = phys_to_virt(in->desc_phys);
+	if (desc->magic != PMPOOL_ABI_DESC_MAGIC) {
+		in->error = "bad descriptor magic";
+		return -EINVAL;
+	}
+	if (desc->obj_size != geo->obj_size || desc->slab_order != geo->slab_order ||
+	    desc->objs_per_slab != geo->objs_per_slab ||
+	    desc->rec_size != geo->rec_size ||
+	    desc->recs_per_chunk != geo->recs_per_chunk || desc->reserved) {
+		in->error = "descriptor geometry does not match the directory";
+		return -EINVAL;
+	}
+	if (desc->nr_chunks > PMPOOL_ABI_MAX_CHUNKS) {
+		in->error = "chunk count above capacity";
+		return -EINVAL;
+	}
+
+	max_ranges = 1 + desc->nr_chunks * (1 + geo->recs_per_chunk);
+	ranges = kvmalloc_array(max_ranges, sizeof(*ranges), GFP_KERNEL);
+	if (!ranges) {
+		in->error = "out of memory while validating";
+		return -ENOMEM;
+	}
+	ranges[nr_ranges++] = (struct pmpool_range){ in->desc_phys,
+		in->desc_phys + PMPOOL_ABI_DESC_SIZE };
+
+	for (c = 0; c < desc->nr_chunks; c++) {
+		phys_addr_t cphys = desc->chunks[c];
+		void *chunk;
+
+		if (!pmpool_phys_ok(cphys, PMPOOL_CHUNK_SIZE, PMPOOL_ABI_CHUNK_ORDER)) {
+			in->error = "chunk address not in RAM or misaligned";
+			goto out;
+		}
+		ranges[nr_ranges++] = (struct pmpool_range){ cphys,
+			cphys + PMPOOL_CHUNK_SIZE };
+		chunk = phys_to_virt(cphys);
+		for (r = 0; r < geo->recs_per_chunk; r++) {
+			struct pmpool_slab_ser *rec = pmpool_rec(geo, chunk, r);
+			unsigned long *bm = (unsigned long *)rec->bitmap;
+			unsigned int nbits = BITS_TO_U64(geo->objs_per_slab) * 64;
+			u64 size = PAGE_SIZE << geo->slab_order;
+
+			if (find_next_bit(bm, nbits, geo->objs_per_slab) < nbits) {
+				in->error = "bitmap has bits beyond the last object";
+				goto out;
+			}
+			if (!rec->phys) {
+				if (!bitmap_empty(bm, geo->objs_per_slab)) {
+					in->error = "unused slab record has objects";
+					goto out;
+				}
+				continue;
+			}
+			if ((u64)c * geo->recs_per_chunk + r > PMPOOL_ABI_HANDLE_SLAB_MASK) {
+				in->error = "slab number above capacity";
+				goto out;
+			}
+			if (!pmpool_phys_ok(rec->phys, size, geo->slab_order)) {
+				in->error = "slab address not in RAM or misaligned";
+				goto out;
+			}
+			ranges[nr_ranges++] = (struct pmpool_range){ rec->phys,
+				rec->phys + size };
+			nr_slabs++;
+			nr_inuse += bitmap_weight(bm, geo->objs_per_slab);
+		}
+	}
+
+	sort(ranges, nr_ranges, sizeof(*ranges), pmpool_range_cmp, NULL);
+	for (c = 1; c < nr_ranges; c++) {
+		if (ranges[c].start < ranges[c - 1].end) {
+			in->error = "slabs or metadata overlap";
+			goto out;
+		}
+	}
+
+	if (desc->root) {
+		u64 h = desc->root;
+		unsigned int s = pmpool_handle_slab(h), i = pmpool_handle_obj(h);
+		unsigned int cidx = s / geo->recs_per_chunk;
+
+		if (pmpool_handle_tag(h) == in->tag && i < geo->objs_per_slab &&
+		    cidx < desc->nr_chunks) {
+			struct pmpool_slab_ser *rec;
+
+			rec = pmpool_rec(geo, phys_to_virt(desc->chunks[cidx]),
+					 s % geo->recs_per_chunk);
+			root_live = rec->phys &&
+				    test_bit(i, (unsigned long *)rec->bitmap);
+		}
+		if (!root_live) {
+			in->error = "root handle is not a live object";
+			goto out;
+		}
+	}
+	in->nr_slabs = nr_slabs;
+	in->nr_inuse = nr_inuse;
+	err = 0;
+out:
+	kvfree(ranges);
+	return err;
+}
+
+void pmpool_incoming_free_all(struct list_head *incoming)
+{
+	struct pmpool_incoming *in, *tmp;
+
+	list_for_each_entry_safe(in, tmp, incoming, list) {
+		list_del(&in->list);
+		kfree(in);
+	}
+}
+
+/**
+ * pmpool_parse_handover() - parse and validate a received directory
+ * @fdt:      the directory blob, readable memory.
+ * @size:     its size as registered with KHO.
+ * @incoming: list to which one &struct pmpool_incoming per pool node is
+ *            added, valid or refused (then with @error set).
+ *
+ * Return: 0 if the directory itself is sound (individual pools may still
+ * be refused), or -EINVAL if the whole handover must be refused, or
+ * -ENOMEM.
+ */
+int pmpool_parse_handover(const void *fdt, size_t size,
+			  struct list_head *incoming)
+{
+	struct pmpool_incoming *in, *other;
+	int node, err;
+
+	if (size < sizeof(struct fdt_header) || fdt_check_header(fdt) ||
+	    fdt_totalsize(fdt) > size) {
+		pr_err("refusing handover: directory is not a valid FDT\n");
+		return -EINVAL;
+	}
+	if (fdt_node_check_compatible(fdt, 0, PMPOOL_ABI_COMPATIBLE)) {
+		pr_err("refusing handover: directory is not compatible with %s\n",
+		       PMPOOL_ABI_COMPATIBLE);
+		return -EINVAL;
+	}
+
+	fdt_for_each_subnode(node, fdt, 0) {
+		in = kzalloc_obj(*in, GFP_KERNEL);
+		if (!in) {
+			pmpool_incoming_free_all(incoming);
+			return -ENOMEM;
+		}
+		pmpool_parse_node(fdt, node, in);
+		list_for_each_entry(other, incoming, list) {
+			if (in->error || other->error)
+				continue;
+			if (!strcmp(in->name, other->name))
+				in->error = "duplicate name";
+			else if (in->tag == other->tag)
+				in->error = "duplicate tag";
+		}
+		err = pmpool_validate_pool(in);
+		if (err == -ENOMEM) {
+			kfree(in);
+			pmpool_incoming_free_all(incoming);
+			return err;
+		}
+		if (in->error)
+			pr_err("refusing pool '%s': %s\n", in->name, in->error);
+		list_add_tail(&in->list, incoming);
+	}
+	if (node < 0 && node != -FDT_ERR_NOTFOUND) {
+		pr_err("refusing handover: directory structure is corrupt (%d)\n",
+		       node);
+		pmpool_incoming_free_all(incoming);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static struct pmpool_incoming *pmpool_incoming_find(const char *name)
+{
+	struct pmpool_incoming *in;
+
+	list_for_each_entry(in, &pmpool_incoming_pools, list)
+		if (!strcmp(in->name, name))
+			return in;
+	return NULL;
+}
+
+/* Hands restored folios back to the page allocator on a failed restore. */
+static void pmpool_restore_unwind(struct pmpool *pool, struct folio **folios,
+				  unsigned long n)
+{
+	while (n--)
+		folio_put(folios[n]);
+	pmpool_free_struct(pool);
+}
+
+/* Make every folio of a restored pool persistent again, for the next kexec. */
+static int pmpool_represerve(struct pmpool *pool, struct folio **folios,
+			     unsigned long n)
+{
+	unsigned long i;
+	int err;
+
+	if (!pool->persistent)
+		return 0;
+	for (i = 0; i < n; i++) {
+		err = kho_preserve_folio(folios[i]);
+		if (err) {
+			while (i--)
+				kho_unpreserve_folio(folios[i]);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Restores every folio of @in; folios[] gets them, desc first. */
+static int pmpool_restore_folios(struct pmpool_incoming *in,
+				 struct folio **folios, unsigned long *n)
+{
+	const struct pmpool_geometry *geo = &in->geo;
+	struct pmpool_desc_ser *desc = phys_to_virt(in->desc_phys);
+	unsigned int c, r;
+
+	*n = 0;
+	folios[(*n)++] = kho_restore_folio(in->desc_phys);
+	if (!folios[0] || folio_order(folios[0]) != 0)
+		goto fail;
+	for (c = 0; c < desc->nr_chunks; c++) {
+		void *chunk = phys_to_virt(desc->chunks[c]);
+
+		folios[*n] = kho_restore_folio(desc->chunks[c]);
+		if (!folios[*n] || folio_order(folios[*n]) != PMPOOL_ABI_CHUNK_ORDER)
+			goto fail;
+		(*n)++;
+		for (r = 0; r < geo->recs_per_chunk; r++) {
+			struct pmpool_slab_ser *rec = pmpool_rec(geo, chunk, r);
+
+			if (!rec->phys)
+				continue;
+			folios[*n] = kho_restore_folio(rec->phys);
+			if (!folios[*n] || folio_order(folios[*n]) != geo->slab_order)
+				goto fail;
+			(*n)++;
+		}
+	}
+	return 0;
+fail:
+	if (folios[*n]) {
+		/* Restored by KHO but not what we preserved: give it back too. */
+		(*n)++;
+		in->error = "preserved folio has the wrong order";
+	} else {
+		in->error = "KHO has no preserved folio at a validated address";
+	}
+	return -EIO;
+}
+
+/**
+ * pmpool_restore() - take back a pool handed over by the previous kernel
+ * @name: the name the pool was created with.
+ *
+ * Every object that was live at kexec time is live again, at the same
+ * handle and with the same content; free objects can be allocated again;
+ * the root is as it was.  The pool keeps working like a new one and is
+ * handed over again at the next kexec (if KHO is enabled in this kernel).
+ * Restoring costs O(slabs), not O(objects).  A reserve set with
+ * pmpool_reserve() is not carried over.
+ *
+ * Context: process context, may sleep.  Usable from initcalls at
+ * rootfs_initcall and later, and from modules.
+ * Return: the pool, or an ERR_PTR(): -ENOENT if no pool of that name was
+ * handed over (or this kernel was not booted by a KHO kexec, or the pool
+ * was discarded), -EBUSY if it was already restored, -EINVAL if the pool
+ * was refused by validation (the reason was logged), -EIO if KHO did not
+ * give back its memory, -ENOMEM.
+ */
+struct pmpool *pmpool_restore(const char *name)
+{
+	struct pmpool_incoming *in;
+	struct folio **folios;
+	struct pmpool *pool;
+	unsigned long n = 0;
+	unsigned int c;
+	int err;
+
+	if (!name)
+		return ERR_PTR(-EINVAL);
+	mutex_lock(&pmpool_mutex);
+	in = pmpool_incoming_find(name);
+	if (!in) {
+		err = -ENOENT;
+		list_for_each_entry(pool, &pmpool_pools, list)
+			if (pool->restored && !strcmp(pool->name, name))
+				err = -EBUSY;
+		goto out_unlock;
+	}
+	err = -EINVAL;
+	if (in->error)
+		goto out_unlock;
+
+	err = -ENOMEM;
+	pool = pmpool_alloc_struct(in->name, in->tag, in->nid, &in->geo);
+	if (!pool)
+		goto out_unlock;
+	folios = kvmalloc_array(1 + PMPOOL_ABI_MAX_CHUNKS + in->nr_slabs,
+				sizeof(*folios), GFP_KERNEL | __GFP_ZERO);
+	if (!folios) {
+		pmpool_free_struct(pool);
+		goto out_unlock;
+	}
+	err = pmpool_restore_folios(in, folios, &n);
+	if (err)
+		goto out_unwind;
+
+	pool->restored = true;
+	pool->desc = folio_address(folios[0]);
+	for (c = 0; c < pool->desc->nr_chunks; c++)
+		pool->chunks[c] = phys_to_virt(pool->desc->chunks[c]);
+	for (c = 0; c < pool->desc->nr_chunks * pool->geo.recs_per_chunk; c++) {
+		struct pmpool_slab_ser *rec;
+
+		rec = pmpool_rec(&pool->geo, pool->chunks[c / pool->geo.recs_per_chunk],
+				 c % pool->geo.recs_per_chunk);
+		if (!rec->phys)
+			continue;
+		err = pmpool_add_restored_slab(pool, c,
+					       page_folio(phys_to_page(rec->phys)),
+					       rec);
+		if (err)
+			goto out_unwind_slabs;
+	}
+	err = pmpool_represerve(pool, folios, n);
+	if (err)
+		goto out_unwind_slabs;
+
+	list_del(&in->list);
+	kfree(in);
+	list_add_tail(&pool->list, &pmpool_pools);
+	err = pmpool_handover_update();
+	if (err)
+		pr_warn("%s: restored but not handed over again: %d\n", name, err);
+	mutex_unlock(&pmpool_mutex);
+	kvfree(folios);
+	pr_info("restored pool '%s': %lu objects of %u bytes in %lu slabs\n",
+		pool->name, pool->nr_inuse, pool->geo.obj_size, pool->nr_slabs);
+	return pool;
+
+out_unwind_slabs:
+	{
+		struct pmpool_slab *slab;
+		unsigned long index;
+
+		xa_for_each(&pool->slabs, index, slab)
+			kfree(slab);
+	}
+out_unwind:
+	pr_err("%s: restore failed: %s (%d)\n", name,
+	       in->error ?: "out of memory", err);
+	if (!in->error)
+		in->error = "restore failed";
+	pmpool_restore_unwind(pool, folios, n);
+	kvfree(folios);
+out_unlock:
+	mutex_unlock(&pmpool_mutex);
+	return ERR_PTR(err);
+}
+EXPORT_SYMBOL_GPL(pmpool_restore);
+
+/**
+ * pmpool_discard() - drop a handed-over pool without restoring it
+ * @name: the pool's name.
+ *
+ * Gives the memory of a pool nobody will restore back to the page
+ * allocator.  Incoming pools are never discarded behind a driver's back:
+ * their owner may be a module that userspace loads late.  Use this, or
+ * write the name to ``/sys/kernel/debug/pmpool/discard``, once it is
+ * known that nobody will claim the pool.  A pool refused by validation
+ * cannot be discarded (its addresses are not trusted); its memory stays
+ * reserved until the next kexec or reboot.
+ *
+ * Context: process context, may sleep.
+ * Return: 0, -ENOENT if there is no such incoming pool, -EINVAL if it was
+ * refused, -EIO if KHO did not give back its memory.
+ */
+int pmpool_discard(const char *name)
+{
+	struct pmpool_incoming *in;
+	struct folio **folios;
+	unsigned long n = 0;
+	int err;
+
+	if (!name)
+		return -EINVAL;
+	mutex_lock(&pmpool_mutex);
+	in = pmpool_incoming_find(name);
+	err = -ENOENT;
+	if (!in)
+		goto out_unlock;
+	err = -EINVAL;
+	if (in->error)
+		goto out_unlock;
+	err = -ENOMEM;
+	folios = kvmalloc_array(1 + PMPOOL_ABI_MAX_CHUNKS + in->nr_slabs,
+				sizeof(*folios), GFP_KERNEL | __GFP_ZERO);
+	if (!folios)
+		goto out_unlock;
+	err = pmpool_restore_folios(in, folios, &n);
+	while (n--)
+		folio_put(folios[n]);
+	kvfree(folios);
+	if (!err) {
+		pr_info("discarded pool '%s': %lu slabs of order %u\n",
+			in->name, in->nr_slabs, in->geo.slab_order);
+		list_del(&in->list);
+		kfree(in);
+	}
+out_unlock:
+	mutex_unlock(&pmpool_mutex);
+	return err;
+}
+EXPORT_SYMBOL_GPL(pmpool_discard);
+
+/**
+ * pmpool_handover_init() - receive the previous kernel's pools, set up ours
+ *
+ * Runs once at boot, after KHO has initialised and before drivers that
+ * restore pools at rootfs_initcall.
+ */
+void __init pmpool_handover_init(void)
+{
+	phys_addr_t phys;
+	size_t size;
+	int err;
+
+	err = kho_retrieve_subtree(PMPOOL_ABI_FDT_NAME, &phys, &size);
+	if (!err) {
+		if (size > SZ_1M || !pmpool_phys_ok(phys, size, 0)) {
+			pr_err("refusing handover: directory at %pa+%zu is not in RAM\n",
+			       &phys, size);
+		} else {
+			mutex_lock(&pmpool_mutex);
+			if (!pmpool_parse_handover(phys_to_virt(phys), size,
+						   &pmpool_incoming_pools))
+				pr_info("received %zu-byte directory from the previous kernel\n",
+					size);
+			mutex_unlock(&pmpool_mutex);
+		}
+	} else if (err != -ENOENT && err != -EOPNOTSUPP) {
+		pr_err("refusing handover: cannot retrieve directory: %d\n", err);
+	}
+
+	if (!kho_is_enabled()) {
+		pr_info("KHO is disabled: new pools are volatile\n");
+		return;
+	}
+	pmpool_fdt_scratch = kvmalloc(PMPOOL_FDT_SIZE, GFP_KERNEL);
+	pmpool_fdt_out = kho_alloc_preserve(PMPOOL_FDT_SIZE);
+	if (IS_ERR(pmpool_fdt_out) || !pmpool_fdt_scratch)
+		goto fail;
+	mutex_lock(&pmpool_mutex);
+	err = pmpool_handover_update();
+	mutex_unlock(&pmpool_mutex);
+	if (err)
+		goto fail;
+	err = kho_add_subtree(PMPOOL_ABI_FDT_NAME, pmpool_fdt_out, PMPOOL_FDT_SIZE);
+	if (!err)
+		return;
+fail:
+	pr_err("cannot register with KHO: new pools are volatile\n");
+	if (!IS_ERR_OR_NULL(pmpool_fdt_out))
+		kho_unpreserve_free(pmpool_fdt_out);
+	pmpool_fdt_out = NULL;
+	kvfree(pmpool_fdt_scratch);
+	pmpool_fdt_scratch = NULL;
+}

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * pmpool internals shared by the allocator, the handover code, debugfs and
+ * the KUnit suite.  Not for drivers: they use <linux/pmpool.h>.
+ */
+
+#ifndef _LIB_PMPOOL_INTERNAL_H
+#define _LIB_PMPOOL_INTERNAL_H
+
+#include <linux/io.h>
+#include <linux/kho/abi/pmpool.h>
+#include <linux/list.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/pmpool.h>
+#include <linux/rcupdate.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+
+/* Slabs are at least this big so that small objects amortise a record. */
+#define PMPOOL_MIN_SLAB_ORDER	4
+#define PMPOOL_MAX_OBJ_SIZE	(PAGE_SIZE << MAX_PAGE_ORDER)
+#define PMPOOL_CHUNK_SIZE	(PAGE_SIZE << PMPOOL_ABI_CHUNK_ORDER)
+/* Slab numbers must fit the handle, and all chunks the descriptor. */
+#define PMPOOL_MAX_SLABS(p)	min_t(u64, PMPOOL_ABI_HANDLE_SLAB_MASK + 1, \
+				      (u64)PMPOOL_ABI_MAX_CHUNKS * \
+				      (p)->geo.recs_per_chunk)
+
+/**
+ * struct pmpool_geometry - layout of a pool, derived from its object size
+ * @obj_size:       object stride in bytes.
+ * @slab_order:     page order of a slab.
+ * @objs_per_slab:  objects per slab.
+ * @rec_size:       bytes of a slab record, bitmap included.
+ * @recs_per_chunk: records per metadata chunk.
+ */
+struct pmpool_geometry {
+	unsigned int obj_size;
+	unsigned int slab_order;
+	unsigned int objs_per_slab;
+	unsigned int rec_size;
+	unsigned int recs_per_chunk;
+};
+
+/**
+ * struct pmpool_slab - in-kernel state of one slab
+ * @list:    on &pmpool.partial while the slab has free objects.
+ * @folio:   the slab's memory.
+ * @rec:     the slab's record in a preserved metadata chunk; its bitmap is
+ *           the allocation state, shared with the next kernel.
+ * @index:   slab number (bits 47:24 of the handles of its objects).
+ * @inuse:   allocated objects, equal to the weight of the bitmap.
+ * @rcu:     frees this struct after concurrent pmpool_map() callers.
+ */
+struct pmpool_slab {
+	struct list_head list;
+	struct folio *folio;
+	struct pmpool_slab_ser *rec;
+	unsigned int index;
+	unsigned int inuse;
+	struct rcu_head rcu;
+};
+
+/**
+ * struct pmpool - a pool of fixed-size objects
+ * @name:       unique name, the key for pmpool_restore() after kexec.
+ * @tag:        pool tag, bits 63:48 of its handles, unique among pools.
+ * @nid:        NUMA node of the slabs, or %NUMA_NO_NODE.
+ * @persistent: slabs and metadata are preserved with KHO.
+ * @geo:        object and slab layout.
+ * @lock:       protects @partial, the bitmaps, @nr_free, @nr_inuse and
+ *              &pmpool_slab.inuse; taken with interrupts off so that
+ *              pmpool_alloc() and pmpool_free() work in any context.
+ * @partial:    slabs with at least one free object.
+ * @slabs:      slab number -> &struct pmpool_slab, read under RCU.
+ * @nr_slabs:   slabs in @slabs.
+ * @nr_free:    free objects in all slabs.
+ * @nr_inuse:   allocated objects.
+ * @reserve:    free objects kept ready for atomic allocations.
+ * @slab_ida:   allocates slab numbers, lowest first.
+ * @grow_lock:  serialises adding and removing slabs and chunks (both
+ *              sleep in KHO), and pmpool_walk() against slab removal.
+ * @walkers:    pmpool_walk() calls under way; no slab is released meanwhile.
+ * @desc:       the descriptor, in a preserved page.
+ * @chunks:     virtual addresses of the metadata chunks.
+ * @work:       refills @reserve and releases empty slabs in process context.
+ * @list:       on the list of all pools of this kernel.
+ * @restored:   the pool came from the previous kernel.
+ */
+struct pmpool {
+	char name[PMPOOL_ABI_NAME_MAX];
+	u16 tag;
+	int nid;
+	bool persistent;
+	bool restored;
+	struct pmpool_geometry geo;
+
+	spinlock_t lock;
+	struct list_head partial;
+	unsigned long nr_free;
+	unsigned long nr_inuse;
+	unsigned int reserve;
+
+	struct xarray slabs;
+	unsigned long nr_slabs;
+	struct ida slab_ida;
+	struct mutex grow_lock;
+	atomic_t walkers;
+	struct pmpool_desc_ser *desc;
+	void **chunks;
+
+	struct work_struct work;
+	struct list_head list;
+};
+
+/**
+ * struct pmpool_incoming - a pool described by the previous kernel
+ * @name:      pool name.
+ * @tag:       pool tag.
+ * @nid:       NUMA node.
+ * @geo:       layout, checked against the descriptor.
+ * @desc_phys: physical address of the descriptor.
+ * @nr_slabs:  slabs found by validation.
+ * @nr_inuse:  live objects found by validation.
+ * @error:     why the pool was refused, NULL if it is valid.
+ * @list:      on the list of incoming pools.
+ */
+struct pmpool_incoming {
+	char name[PMPOOL_ABI_NAME_MAX];
+	u16 tag;
+	int nid;
+	struct pmpool_geometry geo;
+	phys_addr_t desc_phys;
+	unsigned long nr_slabs;
+	unsigned long nr_inuse;
+	const char *error;
+	struct list_head list;
+};
+
+/* Global state, under pmpool_mutex. */
+extern struct mutex pmpool_mutex;
+extern struct list_head pmpool_pools;
+extern struct list_head pmpool_incoming_pools;
+
+int pmpool_geometry_init(struct pmpool_geometry *geo, size_t obj_size);
+
+/* Handle encoding: the one place that knows it besides the ABI header. */
+static inline u64 pmpool_handle_make(u16 tag, unsigned int slab,
+				     unsigned int obj)
+{
+	return (u64)tag << PMPOOL_ABI_HANDLE_TAG_SHIFT |
+	       (u64)slab << PMPOOL_ABI_HANDLE_SLAB_SHIFT | obj;
+}
+
+static inline u16 pmpool_handle_tag(u64 handle)
+{
+	return handle >> PMPOOL_ABI_HANDLE_TAG_SHIFT;
+}
+
+static inline unsigned int pmpool_handle_slab(u64 handle)
+{
+	return (handle >> PMPOOL_ABI_HANDLE_SLAB_SHIFT) &
+	       PMPOOL_ABI_HANDLE_SLAB_MASK;
+}
+
+static inline unsigned int pmpool_handle_obj(u64 handle)
+{
+	return handle & PMPOOL_ABI_HANDLE_OBJ_MASK;
+}
+
+static inline phys_addr_t pmpool_folio_phys(struct folio *folio)
+{
+	return PFN_PHYS(folio_pfn(folio));
+}
+
+static inline struct pmpool_slab_ser *
+pmpool_rec(const struct pmpool_geometry *geo, void *chunk, unsigned int i)
+{
+	return chunk + (size_t)i * geo->rec_size;
+}
+
+/* Allocator internals used by the handover code. */
+struct pmpool *pmpool_alloc_struct(const char *name, u16 tag, int nid,
+				   const struct pmpool_geometry *geo);
+void pmpool_free_struct(struct pmpool *pool);
+int pmpool_add_restored_slab(struct pmpool *pool, unsigned int index,
+			     struct folio *folio, struct pmpool_slab_ser *rec);
+bool pmpool_tag_in_use(u16 tag);
+bool pmpool_name_in_use(const char *name);
+
+/* Handover (handover.c). */
+int pmpool_handover_update(void);
+bool pmpool_handover_active(void);
+int pmpool_fdt_out_get(phys_addr_t *phys, size_t *size);
+int pmpool_preserve_folio(struct pmpool *pool, struct folio *folio);
+void pmpool_unpreserve_folio(struct pmpool *pool, struct folio *folio);
+int pmpool_parse_handover(const void *fdt, size_t size,
+			  struct list_head *incoming);
+int pmpool_validate_pool(struct pmpool_incoming *in);
+void pmpool_incoming_free_all(struct list_head *incoming);
+void pmpool_handover_init(void);
+
+/* debugfs (debugfs.c). */
+void pmpool_debugfs_init(void);
+
+#endif /* _LIB_PMPOOL_INTERNAL_H */

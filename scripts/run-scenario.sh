@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Run one kexec scenario in QEMU and judge it.
+#
+# Usage: run-scenario.sh <scenario-dir> <kernel-objdir> <results-file>
+#
+# A scenario is a directory with:
+#   conf     shell variables (all optional):
+#              BOOTS=N          boots expected (boot N must print its "end")
+#              TIMEOUT=S        wall-clock limit for the whole QEMU run
+#              MEM=1G SMP=2     guest size
+#              QEMU_EXTRA="..." extra QEMU arguments (devices, -M options)
+#              CMDLINE_EXTRA="" extra kernel arguments for every boot
+#              EXPECT=(re ...)  extended regexes that must appear in the log
+#              REJECT=(re ...)  extra regexes that must not appear
+#              ALLOW=(re ...)   log lines matching these are exempt from REJECT
+#              KUNIT=1          enable built-in KUnit suites, count their cases
+#              EXPECT_FAIL=1    runner self-test: the run itself must be judged FAIL
+#   boot1, boot2, ...  shell fragments sourced by /init in that boot
+#   any other files   copied to /scenario/ in the guest
+# The verdict comes from "PMTEST: PASS|FAIL" lines printed by the guest, the
+# final "PMTEST: boot N end", and the absence of panics, oopses and WARNs.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+sdir=$(cd "$1" && pwd); obj=$(cd "$2" && pwd); results=$3
+name=$(basename "$sdir")
+logdir=$top/build/logs; mkdir -p "$logdir"
+log=$logdir/$name.log
+
+BOOTS=1 TIMEOUT=120 MEM=1G SMP=2 QEMU_EXTRA="" CMDLINE_EXTRA="" KUNIT=0 EXPECT_FAIL=0
+EXPECT=() REJECT=() ALLOW=()
+# shellcheck disable=SC1091
+. "$sdir/conf"
+
+# ---- initramfs -----------------------------------------------------------
+stage=$top/build/initramfs/$name
+rm -rf "$stage"; mkdir -p "$stage"/{bin,scenario,tmp,lib}
+cp /bin/busybox "$stage/bin/busybox"
+cp "$top/tests/guest/init" "$stage/init"; chmod +x "$stage/init"
+cp "$top/tests/guest/lib.sh" "$stage/scenario/lib.sh"
+helper=$top/build/guest/kexec-next
+if [ ! -x "$helper" ] || [ "$top/tests/guest/kexec-next.c" -nt "$helper" ]; then
+	mkdir -p "$(dirname "$helper")"
+	gcc -static -O2 -Wall -o "$helper" "$top/tests/guest/kexec-next.c"
+fi
+cp "$helper" "$stage/bin/kexec-next"
+cp "$obj/arch/x86/boot/bzImage" "$stage/kernel"
+if [ -d "$obj/modinst/lib/modules" ]; then
+	cp -a "$obj/modinst/lib/modules" "$stage/lib/"
+fi
+cp -a "$sdir"/. "$stage/scenario/"
+cmdline="console=ttyS0 panic=-1 retain_initrd loglevel=7 $CMDLINE_EXTRA"
+[ "$KUNIT" = 1 ] && cmdline="$cmdline kunit.enable=1"
+echo "$cmdline" > "$stage/scenario/cmdline"
+initrd=$top/build/initramfs/$name.cpio
+(cd "$stage" && find . | cpio -o -H newc --quiet -R 0:0) > "$initrd"
+
+# ---- QEMU ----------------------------------------------------------------
+accel=${PMTEST_ACCEL:-tcg}
+if [ "$accel" = kvm ]; then accel_args=(-accel kvm -cpu host); else accel_args=(-accel tcg); fi
+# shellcheck disable=SC2206
+extra=($QEMU_EXTRA)
+start=$(date +%s)
+set +e
+timeout -k 5 "$TIMEOUT" qemu-system-x86_64 "${accel_args[@]}" -M q35 -smp "$SMP" -m "$MEM" \
+	-display none -monitor none -serial stdio -no-reboot \
+	-kernel "$obj/arch/x86/boot/bzImage" -initrd "$initrd" \
+	-append "$cmdline pmtest.boot=1" "${extra[@]}" < /dev/null > "$log" 2>&1
+rc=$?
+set -e
+secs=$(( $(date +%s) - start ))
+
+# ---- verdict --------------------------------------------------------------
+why=""
+clean=$(sed -e 's/\r$//' "$log")
+filtered=$clean
+for re in "${ALLOW[@]}"; do filtered=$(grep -Ev -- "$re" <<<"$filtered" || true); done
+reject=('Kernel panic' 'BUG:' 'Oops' 'WARNING:' 'general protection fault'
+	'KASAN' 'UBSAN' 'Call Trace' 'PMTEST: FAIL' "${REJECT[@]}")
+if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+	why="timed out after ${TIMEOUT}s"
+fi
+for re in "${reject[@]}"; do
+	if [ -z "$why" ] && grep -Eq -- "$re" <<<"$filtered"; then
+		why="log has '$(grep -Em1 -- "$re" <<<"$filtered" | cut -c1-120)'"
+	fi
+done
+if [ -z "$why" ] && ! grep -q "PMTEST: boot $BOOTS end" <<<"$clean"; then
+	why="boot $BOOTS never finished (qemu rc $rc)"
+fi
+for re in "${EXPECT[@]}"; do
+	if [ -z "$why" ] && ! grep -Eq -- "$re" <<<"$clean"; then
+		why="expected line missing: $re"
+	fi
+done
+if [ -z "$why" ] && ! grep -q 'PMTEST: PASS' <<<"$clean"; then
+	why="no PASS line"
+fi
+
+# KUnit: one result row per test case (KTAP parsed from the serial log).
+if [ "$KUNIT" = 1 ]; then
+	ktap=$(sed -n 's/^\[ *[0-9.]*\] //p' <<<"$clean")
+	ncase=0
+	while read -r suite st case; do
+		echo "$st kunit:$suite.$case" >> "$results"
+		ncase=$((ncase + 1))
+	done < <(awk '
+		/^    # Subtest: /           { suite = $3 }
+		/^KTAP version/              { next }
+		/^        (not )?ok [0-9]+ / { next }
+		/^    ok [0-9]+ /            { n = $0; sub(/^    ok [0-9]+ /, "", n); sub(/ #.*/, "", n)
+		                               if ($0 ~ /# SKIP/) next; print suite, "PASS", n }
+		/^    not ok [0-9]+ /        { n = $0; sub(/^    not ok [0-9]+ /, "", n); sub(/ #.*/, "", n)
+		                               print suite, "FAIL", n }' <<<"$ktap")
+	planned=$(grep -Ec '^# Subtest: |^    # Subtest: ' <<<"$ktap" || true)
+	if [ -z "$why" ] && [ "$ncase" = 0 ]; then
+		why="no KUnit test case ran"
+	fi
+	if [ -z "$why" ] && grep -Eq '^(    )?not ok ' <<<"$ktap"; then
+		why="KUnit failures: $(grep -E '^    not ok ' <<<"$ktap" | head -3 | tr '\n' ' ')"
+	fi
+	: "$planned"
+fi
+
+if [ -n "$why" ]; then verdict=FAIL; else verdict=PASS; fi
+if [ "$EXPECT_FAIL" = 1 ]; then
+	if [ "$verdict" = FAIL ]; then
+		echo "  (runner self-test: judged FAIL as it must be: $why)"
+		verdict=PASS why=""
+	else
+		verdict=FAIL why="runner judged a broken scenario PASS"
+	fi
+fi
+printf '%-5s %-40s %4ss  %s\n' "$verdict" "$name" "$secs" "$why"
+echo "$verdict scenario:$name ${secs}s $why" >> "$results"
+if [ "$verdict" = FAIL ]; then
+	echo "---- last 30 lines of $log ----"
+	tail -n 30 "$log"
+	echo "----"
+	exit 1
+fi
