@@ -32,8 +32,8 @@ static struct pmpool *pmpool_test_create(struct kunit *test, const char *name,
 	struct pmpool *pool = pmpool_create(name, size, 0);
 
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
-	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test,
-				pmpool_test_destroy, pool));
+	KUNIT_ASSERT_EQ(test, 0,
+			kunit_add_action_or_reset(test, pmpool_test_destroy, pool));
 	return pool;
 }
 
@@ -45,6 +45,7 @@ static void pmpool_size_desc(const size_t *size, char *desc)
 {
 	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%zu bytes", *size);
 }
+
 KUNIT_ARRAY_PARAM(pmpool_size, pmpool_test_sizes, pmpool_size_desc);
 
 static void pmpool_test_geometry(struct kunit *test)
@@ -540,6 +541,7 @@ static void pmpool_corruption_desc(const struct pmpool_corruption *p, char *desc
 {
 	strscpy(desc, p->name, KUNIT_PARAM_DESC_SIZE);
 }
+
 KUNIT_ARRAY_PARAM(pmpool_corruption, pmpool_corruptions, pmpool_corruption_desc);
 
 static void pmpool_craft_free(void *arg)

@@ -46,6 +46,7 @@
 
 #include "pmpool_internal.h"
 
+/* Serialises pool creation, destruction, restore and the directory. */
 DEFINE_MUTEX(pmpool_mutex);
 LIST_HEAD(pmpool_pools);
 LIST_HEAD(pmpool_incoming_pools);
@@ -394,6 +395,7 @@ static void pmpool_slab_release(struct pmpool *pool, struct pmpool_slab *slab)
 	lockdep_assert_held(&pool->grow_lock);
 	/* First out of the next kernel's view, then unpreserved and freed. */
 	WRITE_ONCE(slab->rec->phys, 0);
+	/* Orders the unpublish before the bitmap reset and the free below. */
 	smp_wmb();
 	xa_erase(&pool->slabs, slab->index);
 	bitmap_zero(pmpool_slab_bitmap(slab), pool->geo.objs_per_slab);
@@ -825,13 +827,13 @@ bool pmpool_is_persistent(const struct pmpool *pool)
 }
 EXPORT_SYMBOL_GPL(pmpool_is_persistent);
 
+/* After KHO (fs_initcall), before clients such as the IOMMU (rootfs_initcall). */
 static int __init pmpool_init(void)
 {
 	BUILD_BUG_ON(sizeof(struct pmpool_desc_ser) > PMPOOL_ABI_DESC_SIZE);
-	BUILD_BUG_ON(PMPOOL_ABI_NAME_MAX != PMPOOL_NAME_MAX + 1);
+	BUILD_BUG_ON(PMPOOL_NAME_MAX + 1 != PMPOOL_ABI_NAME_MAX);
 	pmpool_handover_init();
 	pmpool_debugfs_init();
 	return 0;
 }
-/* After KHO (fs_initcall), before clients such as the IOMMU (rootfs_initcall). */
 fs_initcall_sync(pmpool_init);

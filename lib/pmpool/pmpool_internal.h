@@ -96,7 +96,7 @@ struct pmpool {
 	bool restored;
 	struct pmpool_geometry geo;
 
-	spinlock_t lock;
+	spinlock_t lock;		/* see @lock above */
 	struct list_head partial;
 	unsigned long nr_free;
 	unsigned long nr_inuse;
@@ -105,7 +105,7 @@ struct pmpool {
 	struct xarray slabs;
 	unsigned long nr_slabs;
 	struct ida slab_ida;
-	struct mutex grow_lock;
+	struct mutex grow_lock;	/* see @grow_lock above */
 	atomic_t walkers;
 	struct pmpool_desc_ser *desc;
 	void **chunks;

@@ -49,6 +49,7 @@ static const struct {
 	[P_PAGE]  = { "sample-page",  SZ_4K },
 	[P_HUGE]  = { "sample-huge",  SZ_2M },
 };
+
 static struct pmpool *pools[NR_POOLS];
 
 /* The root object, in the small pool. */

@@ -35,3 +35,26 @@ kexec_next() {
 
 # meminfo FIELD: value in kB from /proc/meminfo.
 meminfo() { awk -v f="$1:" '$1 == f { print $2 }' /proc/meminfo; }
+
+# sample MODE [PARAM=VALUE...]: load the pmpool sample module; PASS if it
+# loads (it refuses to load when its own checks fail).
+sample() {
+	local mode=$1 ko
+	shift
+	ko=$(find /lib/modules -name pmpool_sample.ko | head -1)
+	if [ -z "$ko" ]; then
+		fail "pmpool_sample.ko not in the initramfs"
+		return 1
+	fi
+	if insmod "$ko" mode="$mode" "$@"; then
+		pass "pmpool_sample mode=$mode $*"
+	else
+		fail "pmpool_sample mode=$mode $* refused to load"
+		return 1
+	fi
+}
+
+# pools: print /sys/kernel/debug/pmpool/pools, prefixed for the log.
+pools() {
+	sed 's/^/PMTEST: pools: /' /sys/kernel/debug/pmpool/pools
+}
