@@ -9,6 +9,9 @@ frags=()
 for f in "$@"; do frags+=("$(cd "$(dirname "$f")" && pwd)/$(basename "$f")"); done
 
 export ARCH=x86_64
+# Let ccache hit across clones in different directories (CI clones afresh).
+top=$(cd "$(dirname "$0")/.." && pwd)
+export CCACHE_BASEDIR=$top CCACHE_NOHASHDIR=true
 export KBUILD_BUILD_USER=pmpool KBUILD_BUILD_HOST=pmpool
 export KBUILD_BUILD_TIMESTAMP="2026-01-01"
 jobs=${JOBS:-$(nproc)}
