@@ -5,6 +5,7 @@
 #   make check    checkpatch --strict, sparse (C=2), kernel-doc on our files
 #   make kernel   (re)build the guest kernel incrementally
 #   make deps     install packages, fetch the pinned Linux 7.2.13 source
+#   make bench    benchmarks against in-kernel baselines (R=3 runs)
 #   make test T=<scenario>   run one scenario
 #
 # Everything generated lives in build/ (ignored); ccache and the verified
@@ -16,9 +17,11 @@ PRISTINE   := $(BUILD)/src/linux-$(KVER)
 TREE       := $(BUILD)/linux
 OBJ        := $(BUILD)/obj-test
 FRAGMENTS  := configs/base.config
+OBJ_BENCH  := $(BUILD)/obj-bench
+R          ?= 3
 SPARSE     := $(HOME)/.cache/pmpool/sparse/sparse
 
-.PHONY: all deps kernel test demo check clean distclean
+.PHONY: all deps kernel kernel-bench test demo check bench clean distclean
 
 all: test
 
@@ -37,6 +40,13 @@ test: deps kernel
 
 demo: deps kernel
 	@scripts/demo.sh $(OBJ)
+
+kernel-bench: deps
+	@scripts/prepare-tree.sh $(PRISTINE) $(TREE)
+	@scripts/build-kernel.sh $(TREE) $(OBJ_BENCH) $(FRAGMENTS) configs/bench.config
+
+bench: deps kernel-bench
+	@scripts/bench.sh $(OBJ_BENCH) $(R)
 
 check: deps kernel
 	@scripts/check.sh $(TREE) $(OBJ) $(SPARSE)

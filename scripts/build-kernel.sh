@@ -27,17 +27,26 @@ if [ ! -f "$obj/.config" ] || [ "$(cat "$obj/.pmpool-config-stamp" 2>/dev/null)"
 		-m -O "$obj" .config "${frags[@]}" >/dev/null)
 	"${kmake[@]}" -s olddefconfig >/dev/null
 	# Every option a fragment asks for must have survived olddefconfig.
+	# Later fragments override earlier ones, as in merge_config.sh.
 	missing=0
+	declare -A want=()
 	for f in "${frags[@]}"; do
 		while IFS= read -r line; do
 			case "$line" in
-			CONFIG_*=*) grep -qxF "$line" "$obj/.config" || {
-				echo "build-kernel: $line (from $(basename "$f")) did not survive: $(grep "^${line%%=*}=\|# ${line%%=*} is" "$obj/.config" || echo unset)" >&2
-				missing=1; } ;;
-			"# CONFIG_"*" is not set") grep -q "^${line:2:-11}=" "$obj/.config" && {
-				echo "build-kernel: ${line:2:-11} should be unset" >&2; missing=1; } ;;
+			CONFIG_*=*) want[${line%%=*}]=$line ;;
+			"# CONFIG_"*" is not set") want[${line:2:-11}]=$line ;;
 			esac
 		done < "$f"
+	done
+	for opt in "${!want[@]}"; do
+		line=${want[$opt]}
+		case "$line" in
+		CONFIG_*=*) grep -qxF "$line" "$obj/.config" || {
+			echo "build-kernel: $line did not survive: $(grep "^$opt=\|# $opt is" "$obj/.config" || echo unset)" >&2
+			missing=1; } ;;
+		*) ! grep -q "^$opt=" "$obj/.config" || {
+			echo "build-kernel: $opt should be unset" >&2; missing=1; } ;;
+		esac
 	done
 	[ "$missing" = 0 ] || exit 1
 	echo "$stamp" > "$obj/.pmpool-config-stamp"

@@ -19,6 +19,23 @@ struct pmpool;
 /* Smallest object size; sizes are rounded up to a multiple of this. */
 #define PMPOOL_MIN_OBJ_SIZE	8
 
+/**
+ * struct pmpool_stats - what a pool holds
+ * @nr_slabs:   slabs.
+ * @nr_inuse:   live objects.
+ * @nr_free:    free objects in existing slabs.
+ * @slab_bytes: memory of the slabs.
+ * @meta_bytes: memory pmpool uses to describe them: handed-over metadata
+ *              (descriptor, chunks) and in-kernel bookkeeping.
+ */
+struct pmpool_stats {
+	unsigned long nr_slabs;
+	unsigned long nr_inuse;
+	unsigned long nr_free;
+	u64 slab_bytes;
+	u64 meta_bytes;
+};
+
 #ifdef CONFIG_PMPOOL
 
 struct pmpool *pmpool_create_node(const char *name, size_t obj_size,
@@ -41,6 +58,7 @@ int pmpool_walk(struct pmpool *pool,
 		int (*fn)(struct pmpool *pool, u64 handle, void *obj, void *arg),
 		void *arg);
 
+void pmpool_get_stats(struct pmpool *pool, struct pmpool_stats *stats);
 size_t pmpool_obj_size(const struct pmpool *pool);
 const char *pmpool_name(const struct pmpool *pool);
 bool pmpool_is_persistent(const struct pmpool *pool);

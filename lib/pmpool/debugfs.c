@@ -19,7 +19,7 @@
 
 #include "pmpool_internal.h"
 
-static unsigned long pmpool_meta_bytes(unsigned long nr_chunks)
+static unsigned long pmpool_incoming_meta_bytes(unsigned long nr_chunks)
 {
 	return PMPOOL_ABI_DESC_SIZE + nr_chunks * PMPOOL_CHUNK_SIZE;
 }
@@ -32,19 +32,14 @@ static int pmpool_pools_show(struct seq_file *m, void *v)
 	seq_puts(m, "# name state obj_size slab_order slabs objects slab_bytes meta_bytes\n");
 	mutex_lock(&pmpool_mutex);
 	list_for_each_entry(pool, &pmpool_pools, list) {
-		unsigned long slabs, inuse;
-		unsigned long flags;
+		struct pmpool_stats st;
 
-		spin_lock_irqsave(&pool->lock, flags);
-		slabs = pool->nr_slabs;
-		inuse = pool->nr_inuse;
-		spin_unlock_irqrestore(&pool->lock, flags);
-		seq_printf(m, "%s %s%s %u %u %lu %lu %lu %lu\n", pool->name,
+		pmpool_get_stats(pool, &st);
+		seq_printf(m, "%s %s%s %u %u %lu %lu %llu %llu\n", pool->name,
 			   pool->persistent ? "persistent" : "volatile",
 			   pool->restored ? ",restored" : "",
-			   pool->geo.obj_size, pool->geo.slab_order, slabs, inuse,
-			   slabs << (PAGE_SHIFT + pool->geo.slab_order),
-			   pmpool_meta_bytes(READ_ONCE(pool->desc->nr_chunks)));
+			   pool->geo.obj_size, pool->geo.slab_order, st.nr_slabs,
+			   st.nr_inuse, st.slab_bytes, st.meta_bytes);
 	}
 	list_for_each_entry(in, &pmpool_incoming_pools, list) {
 		if (in->error) {
@@ -56,7 +51,7 @@ static int pmpool_pools_show(struct seq_file *m, void *v)
 			   in->geo.obj_size, in->geo.slab_order, in->nr_slabs,
 			   in->nr_inuse,
 			   in->nr_slabs << (PAGE_SHIFT + in->geo.slab_order),
-			   pmpool_meta_bytes(((struct pmpool_desc_ser *)
+			   pmpool_incoming_meta_bytes(((struct pmpool_desc_ser *)
 					      phys_to_virt(in->desc_phys))->nr_chunks));
 	}
 	mutex_unlock(&pmpool_mutex);

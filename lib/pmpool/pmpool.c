@@ -790,6 +790,30 @@ out_free:
 }
 
 /**
+ * pmpool_get_stats() - how much a pool holds
+ * @pool:  the pool.
+ * @stats: filled in; a snapshot, consistent with itself.
+ *
+ * Context: any context.
+ */
+void pmpool_get_stats(struct pmpool *pool, struct pmpool_stats *stats)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	stats->nr_slabs = pool->nr_slabs;
+	stats->nr_inuse = pool->nr_inuse;
+	stats->nr_free = pool->nr_free;
+	spin_unlock_irqrestore(&pool->lock, flags);
+	stats->slab_bytes = (u64)stats->nr_slabs << (PAGE_SHIFT + pool->geo.slab_order);
+	stats->meta_bytes = PMPOOL_ABI_DESC_SIZE +
+			    (u64)READ_ONCE(pool->desc->nr_chunks) * PMPOOL_CHUNK_SIZE +
+			    stats->nr_slabs * sizeof(struct pmpool_slab) +
+			    sizeof(*pool) + PMPOOL_ABI_MAX_CHUNKS * sizeof(*pool->chunks);
+}
+EXPORT_SYMBOL_GPL(pmpool_get_stats);
+
+/**
  * pmpool_obj_size() - object stride of a pool
  * @pool: the pool.
  *
