@@ -27,7 +27,6 @@
 #include <linux/kexec_handover.h>
 #include <linux/kthread.h>
 #include <linux/ktime.h>
-#include <linux/libfdt.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pmpool.h>
@@ -247,18 +246,23 @@ static int bench_fill_pool(const struct bench_set *s)
 	return 0;
 }
 
-/* The baseline: the same memory as raw preserved folios, listed in an FDT. */
+/* The baseline's blob (bench-private, not an ABI anyone else reads). */
+struct bench_raw_blob {
+	u64 nr;
+	struct kho_vmalloc list;
+};
+
+/* The baseline: the same memory as raw preserved folios. */
 static int bench_fill_raw(const struct bench_set *s)
 {
 	unsigned long n = ((unsigned long)s->mib << 20) >> (PAGE_SHIFT + RAW_ORDER), i;
-	struct kho_vmalloc list_ser;
+	struct bench_raw_blob *blob;
 	phys_addr_t *list;
-	void *fdt;
 	int err;
 
 	list = vmalloc_array(n, sizeof(*list));
-	fdt = kho_alloc_preserve(PAGE_SIZE);
-	if (!list || IS_ERR(fdt))
+	blob = kho_alloc_preserve(PAGE_SIZE);
+	if (!list || IS_ERR(blob))
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		struct folio *folio = folio_alloc(GFP_KERNEL, RAW_ORDER);
@@ -270,17 +274,11 @@ static int bench_fill_raw(const struct bench_set *s)
 			return err;
 		list[i] = PFN_PHYS(folio_pfn(folio));
 	}
-	err = kho_preserve_vmalloc(list, &list_ser);
-	err |= fdt_create(fdt, PAGE_SIZE);
-	err |= fdt_finish_reservemap(fdt);
-	err |= fdt_begin_node(fdt, "");
-	err |= fdt_property(fdt, "nr", &n, sizeof(n));
-	err |= fdt_property(fdt, "list", &list_ser, sizeof(list_ser));
-	err |= fdt_end_node(fdt);
-	err |= fdt_finish(fdt);
+	blob->nr = n;
+	err = kho_preserve_vmalloc(list, &blob->list);
 	if (err)
-		return -EINVAL;
-	return kho_add_subtree(s->raw, fdt, PAGE_SIZE);
+		return err;
+	return kho_add_subtree(s->raw, blob, sizeof(*blob));
 }
 
 static int bench_fill(void)
@@ -307,35 +305,30 @@ static int bench_fill(void)
 /* Restore and preserve again the raw folios; returns ns, 0 if absent. */
 static u64 bench_restore_raw(const char *name)
 {
-	const struct kho_vmalloc *list_ser;
-	phys_addr_t fdt_phys, *list;
-	const unsigned long *n;
+	const struct bench_raw_blob *blob;
 	struct folio **folios;
-	unsigned long i;
-	const void *fdt;
+	phys_addr_t phys, *list;
+	unsigned long i, n;
 	u64 t0, ns;
 
-	if (kho_retrieve_subtree(name, &fdt_phys, NULL))
+	if (kho_retrieve_subtree(name, &phys, NULL))
 		return 0;
-	fdt = phys_to_virt(fdt_phys);
-	n = fdt_getprop(fdt, 0, "nr", NULL);
-	list_ser = fdt_getprop(fdt, 0, "list", NULL);
-	if (!n || !list_ser)
-		return 0;
-	list = kho_restore_vmalloc(list_ser);
-	folios = kvmalloc_array(*n, sizeof(*folios), GFP_KERNEL);
+	blob = phys_to_virt(phys);
+	n = blob->nr;
+	list = kho_restore_vmalloc(&blob->list);
+	folios = kvmalloc_array(n, sizeof(*folios), GFP_KERNEL);
 	if (!list || !folios)
 		return 0;
 
 	t0 = ktime_get_ns();
-	for (i = 0; i < *n; i++)
+	for (i = 0; i < n; i++)
 		folios[i] = kho_restore_folio(list[i]);
-	for (i = 0; i < *n; i++)
+	for (i = 0; i < n; i++)
 		if (folios[i] && kho_is_enabled())
 			kho_preserve_folio(folios[i]);
 	ns = ktime_get_ns() - t0;
 
-	for (i = 0; i < *n; i++) {
+	for (i = 0; i < n; i++) {
 		if (!folios[i])
 			continue;
 		if (kho_is_enabled())
