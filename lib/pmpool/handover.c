@@ -597,8 +597,8 @@ struct pmpool *pmpool_restore(const char *name)
 		pr_warn("%s: restored but not handed over again: %d\n", name, err);
 	mutex_unlock(&pmpool_mutex);
 	kvfree(folios);
-	pr_info("restored pool '%s': %lu objects of %u bytes in %lu slabs\n",
-		pool->name, pool->nr_inuse, pool->geo.obj_size, pool->nr_slabs);
+	pr_debug("restored pool '%s': %lu objects of %u bytes in %lu slabs\n",
+		 pool->name, pool->nr_inuse, pool->geo.obj_size, pool->nr_slabs);
 	return pool;
 
 out_unwind_slabs:

@@ -36,7 +36,6 @@
 #include <linux/err.h>
 #include <linux/export.h>
 #include <linux/gfp.h>
-#include <linux/idr.h>
 #include <linux/jhash.h>
 #include <linux/kexec_handover.h>
 #include <linux/mm.h>
@@ -180,8 +179,7 @@ struct pmpool *pmpool_alloc_struct(const char *name, u16 tag, int nid,
 	pool->persistent = pmpool_handover_active();
 	spin_lock_init(&pool->lock);
 	INIT_LIST_HEAD(&pool->partial);
-	xa_init(&pool->slabs);
-	ida_init(&pool->slab_ida);
+	xa_init_flags(&pool->slabs, XA_FLAGS_ALLOC);
 	mutex_init(&pool->grow_lock);
 	INIT_WORK(&pool->work, pmpool_work_fn);
 	INIT_LIST_HEAD(&pool->list);
@@ -192,7 +190,6 @@ struct pmpool *pmpool_alloc_struct(const char *name, u16 tag, int nid,
 void pmpool_free_struct(struct pmpool *pool)
 {
 	xa_destroy(&pool->slabs);
-	ida_destroy(&pool->slab_ida);
 	kfree(pool->chunks);
 	kfree(pool);
 }
@@ -334,13 +331,15 @@ static int pmpool_grow(struct pmpool *pool)
 	struct pmpool_slab *slab;
 	struct folio *folio;
 	unsigned long flags;
-	int index, err;
+	u32 index;
+	int err;
 
 	mutex_lock(&pool->grow_lock);
-	index = ida_alloc_max(&pool->slab_ida, PMPOOL_MAX_SLABS(pool) - 1,
-			      GFP_KERNEL);
-	if (index < 0) {
-		err = index == -ENOSPC ? -ENOSPC : -ENOMEM;
+	/* Reserve the lowest free slab number; the slab is stored below. */
+	err = xa_alloc(&pool->slabs, &index, NULL,
+		       XA_LIMIT(0, PMPOOL_MAX_SLABS(pool) - 1), GFP_KERNEL);
+	if (err) {
+		err = err == -EBUSY ? -ENOSPC : err;
 		goto out_unlock;
 	}
 	err = pmpool_chunk_get(pool, index);
@@ -359,9 +358,7 @@ static int pmpool_grow(struct pmpool *pool)
 			       pool->chunks[index / pool->geo.recs_per_chunk],
 			       index % pool->geo.recs_per_chunk);
 	INIT_LIST_HEAD(&slab->list);
-	err = xa_err(xa_store(&pool->slabs, index, slab, GFP_KERNEL));
-	if (err)
-		goto out_free_folio;
+	xa_store(&pool->slabs, index, slab, GFP_KERNEL);	/* no allocation */
 
 	/*
 	 * The record's bitmap is zero (fresh chunk, or cleared when the slab
@@ -378,12 +375,10 @@ static int pmpool_grow(struct pmpool *pool)
 	mutex_unlock(&pool->grow_lock);
 	return 0;
 
-out_free_folio:
-	pmpool_folio_free(pool, folio);
 out_free_slab:
 	kfree(slab);
 out_free_index:
-	ida_free(&pool->slab_ida, index);
+	xa_erase(&pool->slabs, index);
 out_unlock:
 	mutex_unlock(&pool->grow_lock);
 	return err;
@@ -400,7 +395,6 @@ static void pmpool_slab_release(struct pmpool *pool, struct pmpool_slab *slab)
 	xa_erase(&pool->slabs, slab->index);
 	bitmap_zero(pmpool_slab_bitmap(slab), pool->geo.objs_per_slab);
 	pmpool_folio_free(pool, slab->folio);
-	ida_free(&pool->slab_ida, slab->index);
 	kfree_rcu(slab, rcu);
 }
 
@@ -763,9 +757,6 @@ int pmpool_add_restored_slab(struct pmpool *pool, unsigned int index,
 	slab = kzalloc_obj(*slab, GFP_KERNEL);
 	if (!slab)
 		return -ENOMEM;
-	err = ida_alloc_range(&pool->slab_ida, index, index, GFP_KERNEL);
-	if (err < 0)
-		goto out_free;
 	slab->folio = folio;
 	slab->rec = rec;
 	slab->index = index;
@@ -773,20 +764,16 @@ int pmpool_add_restored_slab(struct pmpool *pool, unsigned int index,
 				    pool->geo.objs_per_slab);
 	INIT_LIST_HEAD(&slab->list);
 	err = xa_err(xa_store(&pool->slabs, index, slab, GFP_KERNEL));
-	if (err)
-		goto out_ida;
+	if (err) {
+		kfree(slab);
+		return err;
+	}
 	if (slab->inuse < pool->geo.objs_per_slab)
 		list_add_tail(&slab->list, &pool->partial);
 	pool->nr_slabs++;
 	pool->nr_inuse += slab->inuse;
 	pool->nr_free += pool->geo.objs_per_slab - slab->inuse;
 	return 0;
-
-out_ida:
-	ida_free(&pool->slab_ida, index);
-out_free:
-	kfree(slab);
-	return err;
 }
 
 /**

@@ -73,12 +73,12 @@ struct pmpool_slab {
  *              &pmpool_slab.inuse; taken with interrupts off so that
  *              pmpool_alloc() and pmpool_free() work in any context.
  * @partial:    slabs with at least one free object.
- * @slabs:      slab number -> &struct pmpool_slab, read under RCU.
+ * @slabs:      slab number -> &struct pmpool_slab, read under RCU; also
+ *              hands out slab numbers, lowest free first.
  * @nr_slabs:   slabs in @slabs.
  * @nr_free:    free objects in all slabs.
  * @nr_inuse:   allocated objects.
  * @reserve:    free objects kept ready for atomic allocations.
- * @slab_ida:   allocates slab numbers, lowest first.
  * @grow_lock:  serialises adding and removing slabs and chunks (both
  *              sleep in KHO), and pmpool_walk() against slab removal.
  * @walkers:    pmpool_walk() calls under way; no slab is released meanwhile.
@@ -104,7 +104,6 @@ struct pmpool {
 
 	struct xarray slabs;
 	unsigned long nr_slabs;
-	struct ida slab_ida;
 	struct mutex grow_lock;	/* see @grow_lock above */
 	atomic_t walkers;
 	struct pmpool_desc_ser *desc;

@@ -45,14 +45,16 @@ static int do_load(const char *kernel, const char *initrd, const char *cmdline)
 
 static int do_exec(void)
 {
-	int fd = open("/dev/kmsg", O_WRONLY);
+	static const char msg[] = "kexec-next: reboot(RB_KEXEC)\n";
+	int fd;
 
 	sync();
 	/* Its printk timestamp starts the kexec critical path (make bench). */
-	if (fd >= 0) {
-		dprintf(fd, "kexec-next: reboot(RB_KEXEC)\n");
+	fd = open("/dev/kmsg", O_WRONLY);
+	if (fd < 0 || write(fd, msg, sizeof(msg) - 1) < 0)
+		fprintf(stderr, "kexec-next: /dev/kmsg: %s\n", strerror(errno));
+	if (fd >= 0)
 		close(fd);
-	}
 	reboot(RB_KEXEC);
 	fprintf(stderr, "kexec-next: reboot(RB_KEXEC): %s\n", strerror(errno));
 	return 1;
