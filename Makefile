@@ -36,7 +36,7 @@ kernel: deps
 	@scripts/build-kernel.sh $(TREE) $(OBJ) $(FRAGMENTS)
 
 test: deps kernel
-	@scripts/run-tests.sh $(OBJ) $(T)
+	@PMPOOL_SPARSE=$(SPARSE) scripts/run-tests.sh $(OBJ) $(T)
 
 demo: deps kernel
 	@scripts/demo.sh $(OBJ)

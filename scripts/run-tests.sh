@@ -27,6 +27,16 @@ for s in "${scen[@]}"; do
 	"$top/scripts/run-scenario.sh" "$s" "$obj" "$results" || true
 done
 
+# The static checks are a test too: zero findings from make check.
+if [ $# -eq 0 ] && [ -n "${PMPOOL_SPARSE:-}" ]; then
+	if "$top/scripts/check.sh" "$top/build/linux" "$obj" "$PMPOOL_SPARSE" > "$top/build/logs/check.log" 2>&1; then
+		echo "PASS static:check (checkpatch, kernel-doc, sparse)" | tee -a "$results"
+	else
+		echo "FAIL static:check (see build/logs/check.log)" | tee -a "$results"
+		tail -20 "$top/build/logs/check.log"
+	fi
+fi
+
 echo
 echo "=================== summary ($(( $(date +%s) - start ))s, $accel) ==================="
 awk '{ printf "%-5s %s\n", $1, $2 }' "$results"
