@@ -79,12 +79,14 @@ static const struct file_operations pmpool_discard_fops = {
 	.write = pmpool_discard_write,
 };
 
+struct dentry *pmpool_debugfs_dir;
+
 void __init pmpool_debugfs_init(void)
 {
-	struct dentry *dir;
-
 	/* Without debugfs pmpool works the same, only less visibly. */
-	dir = debugfs_create_dir("pmpool", NULL);
-	debugfs_create_file("pools", 0400, dir, NULL, &pmpool_pools_fops);
-	debugfs_create_file("discard", 0200, dir, NULL, &pmpool_discard_fops);
+	pmpool_debugfs_dir = debugfs_create_dir("pmpool", NULL);
+	debugfs_create_file("pools", 0400, pmpool_debugfs_dir, NULL,
+			    &pmpool_pools_fops);
+	debugfs_create_file("discard", 0200, pmpool_debugfs_dir, NULL,
+			    &pmpool_discard_fops);
 }

@@ -135,8 +135,9 @@ bool pmpool_tag_in_use(u16 tag)
 	list_for_each_entry(pool, &pmpool_pools, list)
 		if (pool->tag == tag)
 			return true;
+	/* A refused pool will never be restored: its tag and name are free. */
 	list_for_each_entry(in, &pmpool_incoming_pools, list)
-		if (in->tag == tag)
+		if (!in->error && in->tag == tag)
 			return true;
 	return false;
 }
@@ -151,7 +152,7 @@ bool pmpool_name_in_use(const char *name)
 		if (!strcmp(pool->name, name))
 			return true;
 	list_for_each_entry(in, &pmpool_incoming_pools, list)
-		if (!strcmp(in->name, name))
+		if (!in->error && !strcmp(in->name, name))
 			return true;
 	return false;
 }

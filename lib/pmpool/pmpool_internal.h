@@ -201,6 +201,7 @@ void pmpool_incoming_free_all(struct list_head *incoming);
 void pmpool_handover_init(void);
 
 /* debugfs (debugfs.c). */
+extern struct dentry *pmpool_debugfs_dir;
 void pmpool_debugfs_init(void);
 
 #endif /* _LIB_PMPOOL_INTERNAL_H */

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pmpool test hooks: damage this kernel's outgoing handover on purpose, so
+ * that a test can check that the next kernel refuses it cleanly.  Built only
+ * into test kernels (CONFIG_PMPOOL_TEST_HOOKS); never enable in production.
+ *
+ *   echo "<case> [<pool>]" > /sys/kernel/debug/pmpool/corrupt
+ *
+ * Cases damaging the whole directory: compat, truncate.
+ * Cases damaging one pool: magic, slab-outside, overlap, count, root-free,
+ * name-nul.  The damage is done in place, in preserved memory; the caller
+ * kexecs right after (this kernel's own view of the pool is not updated).
+ *
+ * Copyright (C) 2026 The pmpool authors
+ */
+
+#define pr_fmt(fmt) "pmpool: " fmt
+
+#include <linux/debugfs.h>
+#include <linux/init.h>
+#include <linux/libfdt.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "pmpool_internal.h"
+
+static struct pmpool *pmpool_test_find(const char *name)
+{
+	struct pmpool *pool;
+
+	list_for_each_entry(pool, &pmpool_pools, list)
+		if (!strcmp(pool->name, name))
+			return pool;
+	return NULL;
+}
+
+/* The @nth slab of @pool in slab-number order, or NULL. */
+static struct pmpool_slab *pmpool_test_slab(struct pmpool *pool, int nth)
+{
+	struct pmpool_slab *slab;
+	unsigned long index;
+
+	xa_for_each(&pool->slabs, index, slab)
+		if (!nth--)
+			return slab;
+	return NULL;
+}
+
+static int pmpool_test_damage_pool(const char *what, struct pmpool *pool)
+{
+	struct pmpool_slab *s0 = pmpool_test_slab(pool, 0);
+	struct pmpool_slab *s1 = pmpool_test_slab(pool, 1);
+	phys_addr_t fdt_phys;
+	size_t fdt_size;
+	int node;
+
+	if (!strcmp(what, "magic")) {
+		pool->desc->magic ^= 1;
+	} else if (!strcmp(what, "slab-outside") && s0) {
+		s0->rec->phys = 1ULL << 51;
+	} else if (!strcmp(what, "overlap") && s0 && s1) {
+		s1->rec->phys = s0->rec->phys;
+	} else if (!strcmp(what, "count")) {
+		pool->desc->nr_chunks = PMPOOL_ABI_MAX_CHUNKS + 1;
+	} else if (!strcmp(what, "root-free")) {
+		struct pmpool_slab *slab;
+		unsigned long index;
+		unsigned int i;
+
+		/* A free object in a slab that exists: the subtlest bad root. */
+		xa_for_each(&pool->slabs, index, slab) {
+			i = find_first_zero_bit((unsigned long *)slab->rec->bitmap,
+						pool->geo.objs_per_slab);
+			if (i < pool->geo.objs_per_slab) {
+				pool->desc->root = pmpool_handle_make(pool->tag,
+								      index, i);
+				return 0;
+			}
+		}
+		return -ENOSPC;
+	} else if (!strcmp(what, "name-nul")) {
+		void *fdt;
+		char node_name[16];
+		const char *p;
+		int len;
+
+		if (pmpool_fdt_out_get(&fdt_phys, &fdt_size))
+			return -ENOENT;
+		fdt = phys_to_virt(fdt_phys);
+		snprintf(node_name, sizeof(node_name), "pool@%x", pool->tag);
+		node = fdt_subnode_offset(fdt, 0, node_name);
+		if (node < 0)
+			return -ENOENT;
+		p = fdt_getprop(fdt, node, PMPOOL_ABI_PROP_NAME, &len);
+		if (!p || len < 1)
+			return -ENOENT;
+		((char *)p)[len - 1] = 'X';
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int pmpool_test_damage_dir(const char *what)
+{
+	phys_addr_t fdt_phys;
+	size_t fdt_size;
+	void *fdt;
+	char *compat;
+	int len;
+
+	if (pmpool_fdt_out_get(&fdt_phys, &fdt_size))
+		return -ENOENT;
+	fdt = phys_to_virt(fdt_phys);
+	if (!strcmp(what, "compat")) {
+		compat = (char *)fdt_getprop(fdt, 0, "compatible", &len);
+		if (!compat || len < 2)
+			return -ENOENT;
+		compat[len - 2] = '0';	/* "pmpool-v1" -> "pmpool-v0" */
+	} else if (!strcmp(what, "truncate")) {
+		fdt_set_totalsize(fdt, fdt_size + PAGE_SIZE);
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static ssize_t pmpool_corrupt_write(struct file *file, const char __user *ubuf,
+				    size_t len, loff_t *ppos)
+{
+	char buf[64], *what, *name;
+	struct pmpool *pool;
+	int err;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	name = strim(buf);
+	what = strsep(&name, " ");
+	mutex_lock(&pmpool_mutex);
+	if (!name) {
+		err = pmpool_test_damage_dir(what);
+	} else {
+		pool = pmpool_test_find(strim(name));
+		err = pool ? pmpool_test_damage_pool(what, pool) : -ENOENT;
+	}
+	mutex_unlock(&pmpool_mutex);
+	if (!err)
+		pr_warn("test hook: outgoing handover damaged (%s%s%s)\n", what,
+			name ? " " : "", name ?: "");
+	return err ?: len;
+}
+
+static const struct file_operations pmpool_corrupt_fops = {
+	.owner = THIS_MODULE,
+	.write = pmpool_corrupt_write,
+};
+
+static int __init pmpool_test_hooks_init(void)
+{
+	debugfs_create_file("corrupt", 0200, pmpool_debugfs_dir, NULL,
+			    &pmpool_corrupt_fops);
+	return 0;
+}
+late_initcall(pmpool_test_hooks_init);
