@@ -5,9 +5,10 @@
  *
  *   insmod pmpool_sample.ko mode=create [records=N]
  *	creates the pools and a list of N records; stays loaded.
- *   insmod pmpool_sample.ko mode=verify [records=N]
+ *   insmod pmpool_sample.ko mode=verify [records=N] [drop=M]
  *	after kexec: restores the pools, walks the list from the root,
- *	checks every record and payload, then appends N more records.
+ *	checks every record and payload, frees the first M records, then
+ *	appends N more.
  *   insmod pmpool_sample.ko mode=absent
  *	checks that none of the pools was handed over.
  *   insmod pmpool_sample.ko mode=destroy
@@ -37,6 +38,9 @@ MODULE_PARM_DESC(skip, "verify: a pool that must have been refused; its payloads
 static unsigned int records = 256;
 module_param(records, uint, 0444);
 MODULE_PARM_DESC(records, "records to add");
+static unsigned int drop;
+module_param(drop, uint, 0444);
+MODULE_PARM_DESC(drop, "verify: records to free from the head before adding");
 
 #define SAMPLE_MAGIC	0x53504d50u	/* "PMPS" */
 #define HUGE_EVERY	64		/* one 2 MiB payload every N records */
@@ -63,6 +67,7 @@ struct sample_header {
 	u64 head;	/* first record, P_REC handle */
 	u64 tail;	/* last record, P_REC handle */
 	u64 csum;	/* over every record's seq and payload checksum */
+	u64 first_seq;	/* seq of the head record */
 };
 
 /* 24 bytes: exactly the P_REC object size. */
@@ -113,7 +118,7 @@ static int sample_append(struct sample_header *hdr, u32 n)
 	u32 i;
 
 	for (i = 0; i < n; i++) {
-		u32 seq = hdr->nr_records;
+		u32 seq = hdr->first_seq + hdr->nr_records;
 		int p = sample_payload_pool(seq);
 		void *payload;
 
@@ -139,6 +144,37 @@ static int sample_append(struct sample_header *hdr, u32 n)
 		hdr->csum = sample_mix(hdr->csum, (u64)seq << 32 | rec->payload_csum);
 		hdr->nr_records++;
 	}
+	return 0;
+}
+
+/* Free the first @n records and their payloads; the list stays valid. */
+static int sample_drop(struct sample_header *hdr, u32 n)
+{
+	struct sample_record *rec;
+	u64 h, csum = 0;
+
+	while (n-- && hdr->head) {
+		h = hdr->head;
+		rec = pmpool_map(pools[P_REC], h);
+		if (!rec)
+			return -EINVAL;
+		/* Unlink first: a kexec in between only leaks this record. */
+		WRITE_ONCE(hdr->head, rec->next);
+		if (!rec->next)
+			hdr->tail = 0;
+		hdr->nr_records--;
+		hdr->first_seq++;
+		if (pmpool_free(pools[sample_payload_pool(rec->seq)], rec->payload) ||
+		    pmpool_free(pools[P_REC], h))
+			return -EINVAL;
+	}
+	for (h = hdr->head; h; h = rec->next) {
+		rec = pmpool_map(pools[P_REC], h);
+		if (!rec)
+			return -EINVAL;
+		csum = sample_mix(csum, (u64)rec->seq << 32 | rec->payload_csum);
+	}
+	hdr->csum = csum;
 	return 0;
 }
 
@@ -230,7 +266,7 @@ static int sample_verify(void)
 		int p;
 
 		rec = pmpool_map(pools[P_REC], h);
-		if (!rec || rec->seq != n) {
+		if (!rec || rec->seq != hdr->first_seq + n) {
 			pr_err("FAIL: record %llu: bad link %#llx\n", n, h);
 			return -EINVAL;
 		}
@@ -271,13 +307,15 @@ static int sample_verify(void)
 		n, hdr->generation, count.objs, count.bytes, restore_ns / 1000);
 
 	hdr->generation++;
-	err = sample_append(hdr, records);
+	err = sample_drop(hdr, drop);
+	if (!err)
+		err = sample_append(hdr, records);
 	if (err) {
 		pr_err("FAIL: growing the structure: %d\n", err);
 		return err;
 	}
-	pr_info("PASS: grown to %llu records, generation %u (persistent: %s)\n",
-		hdr->nr_records, hdr->generation,
+	pr_info("PASS: %llu records after dropping %u and adding %u, generation %u (persistent: %s)\n",
+		hdr->nr_records, drop, records, hdr->generation,
 		pmpool_is_persistent(pools[P_REC]) ? "yes" : "no");
 	return 0;
 }

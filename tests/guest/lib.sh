@@ -3,7 +3,8 @@
 # runner judges the run from them.
 
 pass() { echo "PMTEST: PASS: $*"; }
-fail() { echo "PMTEST: FAIL: $*"; }
+PMTEST_FAILS=0
+fail() { PMTEST_FAILS=$((PMTEST_FAILS + 1)); echo "PMTEST: FAIL: $*"; }
 info() { echo "PMTEST: $*"; }
 
 # check DESCRIPTION COMMAND...: PASS if the command succeeds, else FAIL.
