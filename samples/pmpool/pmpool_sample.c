@@ -255,6 +255,12 @@ static int sample_verify(void)
 		}
 	}
 	restore_ns = ktime_get_ns() - t0;
+	if (pools[P_REC] &&
+	    PTR_ERR_OR_ZERO(pmpool_restore(sample_pools[P_REC].name)) != -EBUSY) {
+		pr_err("FAIL: restoring %s twice did not give -EBUSY\n",
+		       sample_pools[P_REC].name);
+		return -EINVAL;
+	}
 
 	hdr = pmpool_map(pools[P_SMALL], pmpool_get_root(pools[P_SMALL]));
 	if (!hdr || hdr->magic != SAMPLE_MAGIC) {
