@@ -201,6 +201,10 @@ static void pmpool_test_root(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pool->desc->root, h);
 	KUNIT_EXPECT_EQ(test, 0, pmpool_set_root(pool, 0));
 	KUNIT_EXPECT_EQ(test, pmpool_get_root(pool), 0ULL);
+	/* Freeing the root object clears the root: never a dead root. */
+	KUNIT_EXPECT_EQ(test, 0, pmpool_set_root(pool, h));
+	KUNIT_EXPECT_EQ(test, 0, pmpool_free(pool, h));
+	KUNIT_EXPECT_EQ(test, pmpool_get_root(pool), 0ULL);
 }
 
 struct pmpool_walk_state {
@@ -432,6 +436,7 @@ struct pmpool_corruption {
 	/* Expected result. */
 	int parse_err;
 	const char *error;	/* substring of the victim's error, NULL if valid */
+	bool both;		/* the good pool is refused too */
 };
 
 static void dmg_magic(struct pmpool_craft *c) { c->desc[1]->magic ^= 1; }
@@ -496,6 +501,11 @@ static void dmg_root_foreign(struct pmpool_craft *c)
 	c->desc[1]->root = pmpool_handle_make(0x1001, 0, 0);
 }
 
+static void dmg_cross(struct pmpool_craft *c)
+{
+	craft_rec(c, 1, 0)->phys = craft_rec(c, 0, 1)->phys;
+}
+
 static void dmg_truncate(struct pmpool_craft *c)
 {
 	c->fdt_size = fdt_totalsize(c->fdt) - 8;
@@ -535,6 +545,8 @@ static const struct pmpool_corruption pmpool_corruptions[] = {
 	{ .name = "name without NUL", .bad_name_nul = true, .error = "name" },
 	{ .name = "bad object size", .obj_size_delta = 4, .error = "object size" },
 	{ .name = "duplicate name", .node_name = "kt-good", .error = "duplicate" },
+	{ .name = "slab shared with another pool", .damage = dmg_cross,
+	  .error = "overlaps another pool", .both = true },
 };
 
 static void pmpool_corruption_desc(const struct pmpool_corruption *p, char *desc)
@@ -671,10 +683,15 @@ static void pmpool_test_corrupt_handover(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, n, 2);
 	KUNIT_ASSERT_NOT_NULL(test, good);
 	KUNIT_ASSERT_NOT_NULL(test, victim);
-	/* Damage in one pool never refuses the other. */
-	KUNIT_EXPECT_NULL(test, good->error);
-	KUNIT_EXPECT_EQ(test, good->nr_slabs, 2UL);
-	KUNIT_EXPECT_EQ(test, good->nr_inuse, 10UL);
+	if (cor->both) {
+		/* Shared memory: neither pool can be trusted with it. */
+		KUNIT_EXPECT_NOT_NULL(test, good->error);
+	} else {
+		/* Damage in one pool never refuses the other. */
+		KUNIT_EXPECT_NULL(test, good->error);
+		KUNIT_EXPECT_EQ(test, good->nr_slabs, 2UL);
+		KUNIT_EXPECT_EQ(test, good->nr_inuse, 10UL);
+	}
 	if (!cor->error) {
 		KUNIT_EXPECT_NULL(test, victim->error);
 	} else {

@@ -141,12 +141,18 @@ int pmpool_handover_update(void)
 /* [start, start + size) is System RAM with a struct page: safe to read. */
 static bool pmpool_phys_ok(phys_addr_t start, u64 size, unsigned int order)
 {
-	if (!start || !IS_ALIGNED(start, PAGE_SIZE << order))
+	unsigned long pfn;
+
+	if (!start || !IS_ALIGNED(start, PAGE_SIZE << order) || start + size < start)
 		return false;
-	if (start + size < start || !pfn_to_online_page(PHYS_PFN(start)))
+	if (region_intersects(start, size, IORESOURCE_SYSTEM_RAM,
+			      IORES_DESC_NONE) != REGION_INTERSECTS)
 		return false;
-	return region_intersects(start, size, IORESOURCE_SYSTEM_RAM,
-				 IORES_DESC_NONE) == REGION_INTERSECTS;
+	/* region_intersects() does not see holes without a resource. */
+	for (pfn = PHYS_PFN(start); pfn < PHYS_PFN(start + size); pfn++)
+		if (!pfn_to_online_page(pfn))
+			return false;
+	return true;
 }
 
 static int pmpool_fdt_u32(const void *fdt, int node, const char *name, u32 *val)
@@ -218,6 +224,7 @@ static void pmpool_parse_node(const void *fdt, int node,
 struct pmpool_range {
 	phys_addr_t start;
 	phys_addr_t end;
+	struct pmpool_incoming *owner;	/* for the check across pools */
 };
 
 static int pmpool_range_cmp(const void *a, const void *b)
@@ -358,6 +365,78 @@ out:
 	return err;
 }
 
+/* Adds @in's desc, chunks and slabs to @r (if @r) and returns their count. */
+static unsigned long pmpool_incoming_ranges(struct pmpool_incoming *in,
+					    struct pmpool_range *r)
+{
+	const struct pmpool_geometry *geo = &in->geo;
+	const struct pmpool_desc_ser *desc = phys_to_virt(in->desc_phys);
+	unsigned long n = 0;
+	unsigned int c, i;
+
+	if (r)
+		r[n] = (struct pmpool_range){ in->desc_phys,
+			in->desc_phys + PMPOOL_ABI_DESC_SIZE };
+	n++;
+	for (c = 0; c < desc->nr_chunks; c++) {
+		void *chunk = phys_to_virt(desc->chunks[c]);
+
+		if (r)
+			r[n] = (struct pmpool_range){ desc->chunks[c],
+				desc->chunks[c] + PMPOOL_CHUNK_SIZE };
+		n++;
+		for (i = 0; i < geo->recs_per_chunk; i++) {
+			struct pmpool_slab_ser *rec = pmpool_rec(geo, chunk, i);
+
+			if (!rec->phys)
+				continue;
+			if (r)
+				r[n] = (struct pmpool_range){ rec->phys, rec->phys +
+					(PAGE_SIZE << geo->slab_order) };
+			n++;
+		}
+	}
+	for (i = 0; r && i < n; i++)
+		r[i].owner = in;
+	return n;
+}
+
+/*
+ * Two valid pools that share memory would have the same folio restored
+ * twice: refuse both.  Within a pool, pmpool_validate_pool() checked it.
+ */
+static int pmpool_check_cross_overlap(struct list_head *incoming)
+{
+	struct pmpool_incoming *in;
+	struct pmpool_range *r;
+	unsigned long n = 0, i;
+
+	list_for_each_entry(in, incoming, list)
+		if (!in->error)
+			n += pmpool_incoming_ranges(in, NULL);
+	if (n < 2)
+		return 0;
+	r = kvmalloc_array(n, sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return -ENOMEM;
+	n = 0;
+	list_for_each_entry(in, incoming, list)
+		if (!in->error)
+			n += pmpool_incoming_ranges(in, r + n);
+	sort(r, n, sizeof(*r), pmpool_range_cmp, NULL);
+	for (i = 1; i < n; i++) {
+		if (r[i].start >= r[i - 1].end || r[i].owner == r[i - 1].owner)
+			continue;
+		r[i].owner->error = "memory overlaps another pool";
+		r[i - 1].owner->error = "memory overlaps another pool";
+	}
+	kvfree(r);
+	list_for_each_entry(in, incoming, list)
+		if (in->error && !strcmp(in->error, "memory overlaps another pool"))
+			pr_err("refusing pool '%s': %s\n", in->name, in->error);
+	return 0;
+}
+
 void pmpool_incoming_free_all(struct list_head *incoming)
 {
 	struct pmpool_incoming *in, *tmp;
@@ -427,7 +506,10 @@ int pmpool_parse_handover(const void *fdt, size_t size,
 		pmpool_incoming_free_all(incoming);
 		return -EINVAL;
 	}
-	return 0;
+	err = pmpool_check_cross_overlap(incoming);
+	if (err)
+		pmpool_incoming_free_all(incoming);
+	return err;
 }
 
 static struct pmpool_incoming *pmpool_incoming_find(const char *name)
@@ -478,9 +560,10 @@ static int pmpool_restore_folios(struct pmpool_incoming *in,
 	unsigned int c, r;
 
 	*n = 0;
-	folios[(*n)++] = kho_restore_folio(in->desc_phys);
-	if (!folios[0] || folio_order(folios[0]) != 0)
+	folios[*n] = kho_restore_folio(in->desc_phys);
+	if (!folios[*n] || folio_order(folios[*n]) != 0)
 		goto fail;
+	(*n)++;
 	for (c = 0; c < desc->nr_chunks; c++) {
 		void *chunk = phys_to_virt(desc->chunks[c]);
 
@@ -696,9 +779,12 @@ void __init pmpool_handover_init(void)
 		} else {
 			mutex_lock(&pmpool_mutex);
 			if (!pmpool_parse_handover(phys_to_virt(phys), size,
-						   &pmpool_incoming_pools))
+						   &pmpool_incoming_pools)) {
 				pr_info("received %zu-byte directory from the previous kernel\n",
 					size);
+				/* Everything needed was copied out of it. */
+				kho_restore_free(phys_to_virt(phys));
+			}
 			mutex_unlock(&pmpool_mutex);
 		}
 	} else if (err != -ENOENT && err != -EOPNOTSUPP) {

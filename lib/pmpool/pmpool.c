@@ -40,6 +40,7 @@
 #include <linux/kexec_handover.h>
 #include <linux/mm.h>
 #include <linux/nodemask.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 
@@ -195,13 +196,18 @@ void pmpool_free_struct(struct pmpool *pool)
 	kfree(pool);
 }
 
+/* A free tag derived from the name, or 0 if all are taken. */
 static u16 pmpool_pick_tag(const char *name)
 {
 	u16 tag = jhash(name, strlen(name), 0) % PMPOOL_ABI_TAG_MAX + 1;
+	unsigned int tries;
 
-	while (pmpool_tag_in_use(tag))
+	for (tries = 0; tries < PMPOOL_ABI_TAG_MAX; tries++) {
+		if (!pmpool_tag_in_use(tag))
+			return tag;
 		tag = tag % PMPOOL_ABI_TAG_MAX + 1;
-	return tag;
+	}
+	return 0;
 }
 
 /**
@@ -232,6 +238,7 @@ struct pmpool *pmpool_create_node(const char *name, size_t obj_size,
 	struct pmpool_geometry geo;
 	struct pmpool *pool;
 	struct folio *desc;
+	u16 tag;
 	int err;
 
 	if (!name || !*name || strnlen(name, PMPOOL_NAME_MAX + 1) > PMPOOL_NAME_MAX)
@@ -250,8 +257,12 @@ struct pmpool *pmpool_create_node(const char *name, size_t obj_size,
 		err = -EEXIST;
 		goto out_unlock;
 	}
+	tag = pmpool_pick_tag(name);
+	err = -ENOSPC;
+	if (!tag)
+		goto out_unlock;
 	err = -ENOMEM;
-	pool = pmpool_alloc_struct(name, pmpool_pick_tag(name), nid, &geo);
+	pool = pmpool_alloc_struct(name, tag, nid, &geo);
 	if (!pool)
 		goto out_unlock;
 
@@ -385,6 +396,24 @@ out_unlock:
 	return err;
 }
 
+/* pmpool_grow() under the caller's reclaim constraints (KHO allocates too). */
+static int pmpool_grow_gfp(struct pmpool *pool, gfp_t gfp)
+{
+	unsigned int noio = 0, nofs = 0;
+	int err;
+
+	if (!(gfp & __GFP_IO))
+		noio = memalloc_noio_save();
+	else if (!(gfp & __GFP_FS))
+		nofs = memalloc_nofs_save();
+	err = pmpool_grow(pool);
+	if (!(gfp & __GFP_IO))
+		memalloc_noio_restore(noio);
+	else if (!(gfp & __GFP_FS))
+		memalloc_nofs_restore(nofs);
+	return err;
+}
+
 /* Take @slab out of the handed-over state and free it.  Sleeps. */
 static void pmpool_slab_release(struct pmpool *pool, struct pmpool_slab *slab)
 {
@@ -404,6 +433,7 @@ static void pmpool_shrink(struct pmpool *pool)
 {
 	unsigned int per = pool->geo.objs_per_slab;
 	struct pmpool_slab *slab, *victim;
+	bool released = false;
 	unsigned long flags;
 
 	mutex_lock(&pool->grow_lock);
@@ -425,7 +455,15 @@ static void pmpool_shrink(struct pmpool *pool)
 		if (!victim)
 			break;
 		pmpool_slab_release(pool, victim);
+		released = true;
 	}
+	/*
+	 * A pmpool_map() that found a released slab may still test the
+	 * record's bitmap: the slab number (and record) must not be reused
+	 * by pmpool_grow() until it is done.
+	 */
+	if (released)
+		synchronize_rcu();
 	mutex_unlock(&pool->grow_lock);
 }
 
@@ -502,7 +540,7 @@ void *pmpool_alloc(struct pmpool *pool, gfp_t gfp, u64 *handle)
 			queue_work(system_dfl_wq, &pool->work);
 			return NULL;
 		}
-		if (pmpool_grow(pool))
+		if (pmpool_grow_gfp(pool, gfp))
 			return NULL;
 	}
 
@@ -566,6 +604,8 @@ int pmpool_free(struct pmpool *pool, u64 handle)
 		return -EINVAL;
 	}
 	__clear_bit(i, pmpool_slab_bitmap(slab));
+	if (unlikely(READ_ONCE(pool->desc->root) == handle))
+		WRITE_ONCE(pool->desc->root, 0);
 	if (slab->inuse-- == per)
 		list_add(&slab->list, &pool->partial);
 	pool->nr_free++;
@@ -634,18 +674,31 @@ EXPORT_SYMBOL_GPL(pmpool_phys);
  * @handle: a live object of @pool, or 0 for none.
  *
  * The root is handed over with the pool, so that a driver finds its
- * top-level structure after pmpool_restore().  A later free of the root
- * object does not clear the root.
+ * top-level structure after pmpool_restore().  Freeing the root object
+ * clears the root (it becomes 0): the next kernel never sees a root that
+ * is not a live object.
  *
  * Context: any context.
  * Return: 0, or -EINVAL if @handle is neither 0 nor a live object.
  */
 int pmpool_set_root(struct pmpool *pool, u64 handle)
 {
-	if (handle && !pmpool_map(pool, handle))
-		return -EINVAL;
-	WRITE_ONCE(pool->desc->root, handle);
-	return 0;
+	struct pmpool_slab *slab;
+	unsigned long flags;
+	int err = 0;
+
+	/* Under the lock, so that a concurrent free of @handle is ordered. */
+	spin_lock_irqsave(&pool->lock, flags);
+	slab = handle ? pmpool_handle_slab_get(pool, handle) : NULL;
+	if (handle && !slab)
+		err = -EINVAL;
+	else if (slab && !test_bit(pmpool_handle_obj(handle),
+				   pmpool_slab_bitmap(slab)))
+		err = -EINVAL;
+	else
+		WRITE_ONCE(pool->desc->root, handle);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	return err;
 }
 EXPORT_SYMBOL_GPL(pmpool_set_root);
 
@@ -740,7 +793,7 @@ void pmpool_destroy(struct pmpool *pool)
 		pmpool_slab_release(pool, slab);
 	}
 	mutex_unlock(&pool->grow_lock);
-	for (c = 0; c < pool->desc->nr_chunks; c++)
+	for (c = 0; c < PMPOOL_ABI_MAX_CHUNKS && pool->chunks[c]; c++)
 		pmpool_folio_free(pool, virt_to_folio(pool->chunks[c]));
 	pmpool_folio_free(pool, virt_to_folio(pool->desc));
 	rcu_barrier();

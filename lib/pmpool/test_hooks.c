@@ -144,7 +144,13 @@ static ssize_t pmpool_corrupt_write(struct file *file, const char __user *ubuf,
 		err = pmpool_test_damage_dir(what);
 	} else {
 		pool = pmpool_test_find(strim(name));
-		err = pool ? pmpool_test_damage_pool(what, pool) : -ENOENT;
+		err = -ENOENT;
+		if (pool) {
+			/* No slab comes or goes while we pick one. */
+			mutex_lock(&pool->grow_lock);
+			err = pmpool_test_damage_pool(what, pool);
+			mutex_unlock(&pool->grow_lock);
+		}
 	}
 	mutex_unlock(&pmpool_mutex);
 	if (!err)
