@@ -30,9 +30,13 @@
  * of this kernel (debugfs shows how much), and it is free RAM again after
  * the next kexec or reboot.
  *
- * A kexec that races with pmpool_create() or pmpool_destroy() may miss that
- * one pool; callers do not create or destroy pools concurrently with the
- * reboot.  Allocation, free and root updates may race with it freely.
+ * The directory is rewritten in place (one memcpy()) when a pool is
+ * created, destroyed, restored or discarded.  A kexec racing with that copy
+ * may hand over a torn directory, which the next kernel most likely
+ * refuses, but in a rare case could pair one pool's name with another's
+ * descriptor of the same geometry.  Callers therefore do not change the set
+ * of pools concurrently with the reboot.  Allocation, free and root
+ * updates may race with the kexec freely.
  */
 
 #define pr_fmt(fmt) "pmpool: " fmt
