@@ -59,3 +59,9 @@ sample() {
 pools() {
 	sed 's/^/PMTEST: pools: /' /sys/kernel/debug/pmpool/pools
 }
+
+# bench PARAM=VALUE...: load the benchmark module (make bench).
+bench() {
+	insmod "$(find /lib/modules -name pmpool_bench.ko | head -1)" "$@" ||
+		fail "pmpool_bench $*"
+}
