@@ -62,6 +62,8 @@ pools() {
 
 # bench PARAM=VALUE...: load the benchmark module (make bench).
 bench() {
-	insmod "$(find /lib/modules -name pmpool_bench.ko | head -1)" "$@" ||
+	insmod "$(find /lib/modules -name pmpool_bench.ko | head -1)" "$@" || {
 		fail "pmpool_bench $*"
+		return 1
+	}
 }
