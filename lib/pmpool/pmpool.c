@@ -433,7 +433,6 @@ static void pmpool_shrink(struct pmpool *pool)
 {
 	unsigned int per = pool->geo.objs_per_slab;
 	struct pmpool_slab *slab, *victim;
-	bool released = false;
 	unsigned long flags;
 
 	mutex_lock(&pool->grow_lock);
@@ -455,15 +454,7 @@ static void pmpool_shrink(struct pmpool *pool)
 		if (!victim)
 			break;
 		pmpool_slab_release(pool, victim);
-		released = true;
 	}
-	/*
-	 * A pmpool_map() that found a released slab may still test the
-	 * record's bitmap: the slab number (and record) must not be reused
-	 * by pmpool_grow() until it is done.
-	 */
-	if (released)
-		synchronize_rcu();
 	mutex_unlock(&pool->grow_lock);
 }
 
@@ -641,8 +632,18 @@ void *pmpool_map(struct pmpool *pool, u64 handle)
 
 	rcu_read_lock();
 	slab = pmpool_handle_slab_get(pool, handle);
-	if (slab && test_bit(pmpool_handle_obj(handle), pmpool_slab_bitmap(slab)))
-		obj = pmpool_slab_obj(pool, slab, pmpool_handle_obj(handle));
+	if (slab && test_bit(pmpool_handle_obj(handle), pmpool_slab_bitmap(slab))) {
+		/*
+		 * The slab may have been released and its number (and record)
+		 * reused by a new slab since we looked it up: the bit we saw
+		 * is then the new slab's, and the new slab is what the xarray
+		 * holds now (it was stored before any of its objects could be
+		 * allocated).
+		 */
+		smp_rmb();
+		if (xa_load(&pool->slabs, pmpool_handle_slab(handle)) == slab)
+			obj = pmpool_slab_obj(pool, slab, pmpool_handle_obj(handle));
+	}
 	rcu_read_unlock();
 	return obj;
 }
