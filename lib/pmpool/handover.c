@@ -245,19 +245,18 @@ static int pmpool_range_cmp(const void *a, const void *b)
  * Reads the descriptor, the chunks and the slab records through the
  * direct map, after checking that each lies in System RAM.  Sets
  * @in->error and returns -EINVAL at the first problem; on success fills
- * @in->nr_slabs and @in->nr_inuse.
+ * @in->nr_slabs and @in->nr_inuse.  Overlaps, within the pool and with
+ * other pools, are checked afterwards for all pools at once.
  *
- * Return: 0 if the pool can be restored, -EINVAL or -ENOMEM otherwise.
+ * Return: 0 if the pool passed these checks, -EINVAL otherwise.
  */
 int pmpool_validate_pool(struct pmpool_incoming *in)
 {
 	const struct pmpool_geometry *geo = &in->geo;
-	unsigned long nr_ranges = 0, max_ranges, nr_slabs = 0, nr_inuse = 0;
+	unsigned long nr_slabs = 0, nr_inuse = 0;
 	const struct pmpool_desc_ser *desc;
-	struct pmpool_range *ranges;
 	bool root_live = false;
 	unsigned int c, r;
-	int err = -EINVAL;
 
 	if (in->error)
 		return -EINVAL;
@@ -282,25 +281,14 @@ int pmpool_validate_pool(struct pmpool_incoming *in)
 		return -EINVAL;
 	}
 
-	max_ranges = 1 + desc->nr_chunks * (1 + geo->recs_per_chunk);
-	ranges = kvmalloc_array(max_ranges, sizeof(*ranges), GFP_KERNEL);
-	if (!ranges) {
-		in->error = "out of memory while validating";
-		return -ENOMEM;
-	}
-	ranges[nr_ranges++] = (struct pmpool_range){ in->desc_phys,
-		in->desc_phys + PMPOOL_ABI_DESC_SIZE };
-
 	for (c = 0; c < desc->nr_chunks; c++) {
 		phys_addr_t cphys = desc->chunks[c];
 		void *chunk;
 
 		if (!pmpool_phys_ok(cphys, PMPOOL_CHUNK_SIZE, PMPOOL_ABI_CHUNK_ORDER)) {
 			in->error = "chunk address not in RAM or misaligned";
-			goto out;
+			return -EINVAL;
 		}
-		ranges[nr_ranges++] = (struct pmpool_range){ cphys,
-			cphys + PMPOOL_CHUNK_SIZE };
 		chunk = phys_to_virt(cphys);
 		for (r = 0; r < geo->recs_per_chunk; r++) {
 			struct pmpool_slab_ser *rec = pmpool_rec(geo, chunk, r);
@@ -310,35 +298,25 @@ int pmpool_validate_pool(struct pmpool_incoming *in)
 
 			if (find_next_bit(bm, nbits, geo->objs_per_slab) < nbits) {
 				in->error = "bitmap has bits beyond the last object";
-				goto out;
+				return -EINVAL;
 			}
 			if (!rec->phys) {
 				if (!bitmap_empty(bm, geo->objs_per_slab)) {
 					in->error = "unused slab record has objects";
-					goto out;
+					return -EINVAL;
 				}
 				continue;
 			}
 			if ((u64)c * geo->recs_per_chunk + r > PMPOOL_ABI_HANDLE_SLAB_MASK) {
 				in->error = "slab number above capacity";
-				goto out;
+				return -EINVAL;
 			}
 			if (!pmpool_phys_ok(rec->phys, size, geo->slab_order)) {
 				in->error = "slab address not in RAM or misaligned";
-				goto out;
+				return -EINVAL;
 			}
-			ranges[nr_ranges++] = (struct pmpool_range){ rec->phys,
-				rec->phys + size };
 			nr_slabs++;
 			nr_inuse += bitmap_weight(bm, geo->objs_per_slab);
-		}
-	}
-
-	sort(ranges, nr_ranges, sizeof(*ranges), pmpool_range_cmp, NULL);
-	for (c = 1; c < nr_ranges; c++) {
-		if (ranges[c].start < ranges[c - 1].end) {
-			in->error = "slabs or metadata overlap";
-			goto out;
 		}
 	}
 
@@ -358,15 +336,12 @@ int pmpool_validate_pool(struct pmpool_incoming *in)
 		}
 		if (!root_live) {
 			in->error = "root handle is not a live object";
-			goto out;
+			return -EINVAL;
 		}
 	}
 	in->nr_slabs = nr_slabs;
 	in->nr_inuse = nr_inuse;
-	err = 0;
-out:
-	kvfree(ranges);
-	return err;
+	return 0;
 }
 
 /* Adds @in's desc, chunks and slabs to @r (if @r) and returns their count. */
@@ -406,10 +381,10 @@ static unsigned long pmpool_incoming_ranges(struct pmpool_incoming *in,
 }
 
 /*
- * Two valid pools that share memory would have the same folio restored
- * twice: refuse both.  Within a pool, pmpool_validate_pool() checked it.
+ * Memory described twice would have the same folio restored twice: refuse
+ * the pool that overlaps itself, or both pools that share memory.
  */
-static int pmpool_check_cross_overlap(struct list_head *incoming)
+static int pmpool_check_overlaps(struct list_head *incoming)
 {
 	struct pmpool_incoming *in;
 	struct pmpool_range *r;
@@ -418,7 +393,7 @@ static int pmpool_check_cross_overlap(struct list_head *incoming)
 	list_for_each_entry(in, incoming, list)
 		if (!in->error)
 			n += pmpool_incoming_ranges(in, NULL);
-	if (n < 2)
+	if (!n)
 		return 0;
 	r = kvmalloc_array(n, sizeof(*r), GFP_KERNEL);
 	if (!r)
@@ -429,14 +404,18 @@ static int pmpool_check_cross_overlap(struct list_head *incoming)
 			n += pmpool_incoming_ranges(in, r + n);
 	sort(r, n, sizeof(*r), pmpool_range_cmp, NULL);
 	for (i = 1; i < n; i++) {
-		if (r[i].start >= r[i - 1].end || r[i].owner == r[i - 1].owner)
+		if (r[i].start >= r[i - 1].end)
 			continue;
-		r[i].owner->error = "memory overlaps another pool";
-		r[i - 1].owner->error = "memory overlaps another pool";
+		if (r[i].owner == r[i - 1].owner) {
+			r[i].owner->error = "slabs or metadata overlap";
+		} else {
+			r[i].owner->error = "memory overlaps another pool";
+			r[i - 1].owner->error = "memory overlaps another pool";
+		}
 	}
 	kvfree(r);
 	list_for_each_entry(in, incoming, list)
-		if (in->error && !strcmp(in->error, "memory overlaps another pool"))
+		if (in->error && strstr(in->error, "overlap"))
 			pr_err("refusing pool '%s': %s\n", in->name, in->error);
 	return 0;
 }
@@ -494,12 +473,7 @@ int pmpool_parse_handover(const void *fdt, size_t size,
 			else if (in->tag == other->tag)
 				in->error = "duplicate tag";
 		}
-		err = pmpool_validate_pool(in);
-		if (err == -ENOMEM) {
-			kfree(in);
-			pmpool_incoming_free_all(incoming);
-			return err;
-		}
+		pmpool_validate_pool(in);
 		if (in->error)
 			pr_err("refusing pool '%s': %s\n", in->name, in->error);
 		list_add_tail(&in->list, incoming);
@@ -510,7 +484,7 @@ int pmpool_parse_handover(const void *fdt, size_t size,
 		pmpool_incoming_free_all(incoming);
 		return -EINVAL;
 	}
-	err = pmpool_check_cross_overlap(incoming);
+	err = pmpool_check_overlaps(incoming);
 	if (err)
 		pmpool_incoming_free_all(incoming);
 	return err;
