@@ -54,7 +54,7 @@ static void pmpool_test_geometry(struct kunit *test)
 	struct pmpool_geometry geo;
 	size_t slab;
 
-	KUNIT_ASSERT_EQ(test, 0, pmpool_geometry_init(&geo, *size));
+	KUNIT_ASSERT_EQ(test, 0, pmpool_geometry_init(&geo, *size, 0));
 	slab = PAGE_SIZE << geo.slab_order;
 	KUNIT_EXPECT_EQ(test, geo.obj_size, ALIGN(*size, 8));
 	KUNIT_EXPECT_GE(test, geo.objs_per_slab, 1U);
@@ -182,6 +182,64 @@ static void pmpool_test_handles(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, -EINVAL, pmpool_free(a, 0));
 	KUNIT_EXPECT_EQ(test, a->nr_inuse, 1UL);
 	KUNIT_EXPECT_EQ(test, b->nr_inuse, 1UL);
+}
+
+static void pmpool_test_folio_per_obj(struct kunit *test)
+{
+	struct pmpool_geometry geo;
+	struct pmpool *pool;
+	u64 h[3], freed;
+	void *obj[3];
+	int i;
+
+	KUNIT_EXPECT_EQ(test, 0, pmpool_geometry_init(&geo, SZ_4K, PMPOOL_F_FOLIO_PER_OBJ));
+	KUNIT_EXPECT_EQ(test, geo.slab_order, 0U);
+	KUNIT_EXPECT_EQ(test, geo.objs_per_slab, 1U);
+	KUNIT_EXPECT_EQ(test, 0, pmpool_geometry_init(&geo, SZ_16K, PMPOOL_F_FOLIO_PER_OBJ));
+	KUNIT_EXPECT_EQ(test, geo.slab_order, 2U);
+	KUNIT_EXPECT_EQ(test, -EINVAL, pmpool_geometry_init(&geo, 512, PMPOOL_F_FOLIO_PER_OBJ));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pmpool_geometry_init(&geo, 3 * SZ_4K,
+							     PMPOOL_F_FOLIO_PER_OBJ));
+	KUNIT_EXPECT_EQ(test, -EINVAL, PTR_ERR(pmpool_create("kt-fpo-bad", 512,
+							     PMPOOL_F_FOLIO_PER_OBJ)));
+	KUNIT_EXPECT_EQ(test, -EINVAL, PTR_ERR(pmpool_create("kt-fpo-bad", SZ_4K, BIT(7))));
+
+	pool = pmpool_create("kt-fpo", SZ_4K, PMPOOL_F_FOLIO_PER_OBJ);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
+	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, pmpool_test_destroy, pool));
+	for (i = 0; i < ARRAY_SIZE(obj); i++) {
+		obj[i] = pmpool_alloc(pool, GFP_KERNEL | __GFP_ZERO, &h[i]);
+		KUNIT_ASSERT_NOT_NULL(test, obj[i]);
+		/* Each object is the head page of an order-0 folio of its own. */
+		KUNIT_EXPECT_PTR_EQ(test, obj[i], folio_address(virt_to_folio(obj[i])));
+		KUNIT_EXPECT_EQ(test, folio_order(virt_to_folio(obj[i])), 0U);
+		KUNIT_EXPECT_EQ(test, pmpool_virt_to_handle(pool, obj[i]), h[i]);
+	}
+	KUNIT_EXPECT_EQ(test, pmpool_virt_to_handle(pool, obj[0] + 8), 0ULL);
+	KUNIT_ASSERT_NOT_NULL(test, pmpool_alloc(pool, GFP_KERNEL, &freed));
+	obj[0] = pmpool_map(pool, freed);
+	KUNIT_ASSERT_EQ(test, 0, pmpool_free(pool, freed));
+	KUNIT_EXPECT_EQ(test, pmpool_virt_to_handle(pool, obj[0]), 0ULL);
+}
+
+static void pmpool_test_virt_to_handle(struct kunit *test)
+{
+	struct pmpool *a = pmpool_test_create(test, "kt-v2h-a", 24);
+	struct pmpool *b = pmpool_test_create(test, "kt-v2h-b", 24);
+	void *obj, *other;
+	u64 h, hb;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		obj = pmpool_alloc(a, GFP_KERNEL, &h);
+		KUNIT_ASSERT_NOT_NULL(test, obj);
+		KUNIT_EXPECT_EQ(test, pmpool_virt_to_handle(a, obj), h);
+	}
+	other = pmpool_alloc(b, GFP_KERNEL, &hb);
+	KUNIT_ASSERT_NOT_NULL(test, other);
+	KUNIT_EXPECT_EQ(test, pmpool_virt_to_handle(a, other), 0ULL);	/* foreign */
+	KUNIT_EXPECT_EQ(test, pmpool_virt_to_handle(a, obj + 1), 0ULL);	/* inside */
+	KUNIT_EXPECT_EQ(test, pmpool_virt_to_handle(a, test), 0ULL);	/* not pmpool */
 }
 
 static void pmpool_test_root(struct kunit *test)
@@ -428,6 +486,7 @@ struct pmpool_corruption {
 	const char *node_name;
 	bool bad_name_nul;
 	u32 obj_size_delta;
+	u32 flags;
 	/* After the pool memory is built. */
 	void (*damage)(struct pmpool_craft *c);
 	/* On the finished blob. */
@@ -518,7 +577,7 @@ static void dmg_garbage(struct pmpool_craft *c)
 
 static const struct pmpool_corruption pmpool_corruptions[] = {
 	{ .name = "intact" },
-	{ .name = "bad compatible", .compat = "pmpool-v2", .parse_err = -EINVAL },
+	{ .name = "bad compatible", .compat = "pmpool-v1", .parse_err = -EINVAL },
 	{ .name = "not an FDT", .damage_blob = dmg_garbage, .parse_err = -EINVAL },
 	{ .name = "truncated blob", .damage_blob = dmg_truncate, .parse_err = -EINVAL },
 	{ .name = "bad descriptor magic", .damage = dmg_magic, .error = "magic" },
@@ -544,6 +603,9 @@ static const struct pmpool_corruption pmpool_corruptions[] = {
 	  .error = "root handle" },
 	{ .name = "name without NUL", .bad_name_nul = true, .error = "name" },
 	{ .name = "bad object size", .obj_size_delta = 4, .error = "object size" },
+	{ .name = "unknown flag", .flags = 0x80, .error = "unknown pool flags" },
+	{ .name = "flags do not fit the size", .flags = PMPOOL_ABI_F_FOLIO_PER_OBJ,
+	  .error = "flags not valid" },
 	{ .name = "duplicate name", .node_name = "kt-good", .error = "duplicate" },
 	{ .name = "slab shared with another pool", .damage = dmg_cross,
 	  .error = "overlaps another pool", .both = true },
@@ -607,7 +669,7 @@ static void pmpool_craft_pool(struct kunit *test, struct pmpool_craft *c, int p,
 }
 
 static int pmpool_craft_node(void *fdt, const char *name, int name_len, u16 tag,
-			     u32 obj_size, u32 order, phys_addr_t desc)
+			     u32 obj_size, u32 order, u32 flags, phys_addr_t desc)
 {
 	char node[16];
 	int err;
@@ -618,6 +680,7 @@ static int pmpool_craft_node(void *fdt, const char *name, int name_len, u16 tag,
 	err |= fdt_property_u32(fdt, PMPOOL_ABI_PROP_TAG, tag);
 	err |= fdt_property_u32(fdt, PMPOOL_ABI_PROP_OBJ_SIZE, obj_size);
 	err |= fdt_property_u32(fdt, PMPOOL_ABI_PROP_SLAB_ORDER, order);
+	err |= fdt_property_u32(fdt, PMPOOL_ABI_PROP_FLAGS, flags);
 	err |= fdt_property_u32(fdt, PMPOOL_ABI_PROP_NODE, (u32)NUMA_NO_NODE);
 	err |= fdt_property_u64(fdt, PMPOOL_ABI_PROP_DESC, desc);
 	err |= fdt_end_node(fdt);
@@ -637,7 +700,7 @@ static void pmpool_test_corrupt_handover(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, c);
 	KUNIT_ASSERT_EQ(test, 0, kunit_add_action_or_reset(test, pmpool_craft_free, c));
 	/* 24-byte objects: 2730 per slab, so the bitmap has spare bits. */
-	KUNIT_ASSERT_EQ(test, 0, pmpool_geometry_init(&c->geo, 24));
+	KUNIT_ASSERT_EQ(test, 0, pmpool_geometry_init(&c->geo, 24, 0));
 	c->fdt_size = SZ_4K;
 	c->fdt = kvzalloc(c->fdt_size, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, c->fdt);
@@ -652,12 +715,13 @@ static void pmpool_test_corrupt_handover(struct kunit *test)
 	err |= fdt_property_string(c->fdt, "compatible",
 				   cor->compat ?: PMPOOL_ABI_COMPATIBLE);
 	err |= pmpool_craft_node(c->fdt, "kt-good", sizeof("kt-good"), 0x1001,
-				 c->geo.obj_size, c->geo.slab_order,
+				 c->geo.obj_size, c->geo.slab_order, 0,
 				 virt_to_phys(c->desc[0]));
 	err |= pmpool_craft_node(c->fdt, vname,
 				 strlen(vname) + (cor->bad_name_nul ? 0 : 1),
 				 0x1002, c->geo.obj_size + cor->obj_size_delta,
-				 c->geo.slab_order, virt_to_phys(c->desc[1]));
+				 c->geo.slab_order, cor->flags,
+				 virt_to_phys(c->desc[1]));
 	err |= fdt_end_node(c->fdt);
 	err |= fdt_finish(c->fdt);
 	KUNIT_ASSERT_EQ(test, 0, err);
@@ -717,6 +781,8 @@ static struct kunit_case pmpool_alloc_cases[] = {
 	KUNIT_CASE_PARAM(pmpool_test_alloc_free, pmpool_size_gen_params),
 	KUNIT_CASE(pmpool_test_zero),
 	KUNIT_CASE(pmpool_test_handles),
+	KUNIT_CASE(pmpool_test_folio_per_obj),
+	KUNIT_CASE(pmpool_test_virt_to_handle),
 	KUNIT_CASE(pmpool_test_root),
 	KUNIT_CASE(pmpool_test_walk),
 	KUNIT_CASE(pmpool_test_atomic),

@@ -8,6 +8,7 @@
 #ifndef _LINUX_PMPOOL_H
 #define _LINUX_PMPOOL_H
 
+#include <linux/bits.h>
 #include <linux/gfp_types.h>
 #include <linux/numa.h>
 #include <linux/types.h>
@@ -18,6 +19,14 @@ struct pmpool;
 #define PMPOOL_NAME_MAX		31
 /* Smallest object size; sizes are rounded up to a multiple of this. */
 #define PMPOOL_MIN_OBJ_SIZE	8
+
+/*
+ * Every object is its own folio (its slab holds exactly one object), so a
+ * caller may use the object's struct page, e.g. for IOMMU page tables.
+ * The object size must be a power-of-two number of pages.
+ */
+#define PMPOOL_F_FOLIO_PER_OBJ	BIT(0)
+#define PMPOOL_F_ALL		PMPOOL_F_FOLIO_PER_OBJ
 
 /**
  * struct pmpool_stats - what a pool holds
@@ -50,6 +59,7 @@ void *pmpool_alloc(struct pmpool *pool, gfp_t gfp, u64 *handle);
 int pmpool_free(struct pmpool *pool, u64 handle);
 void *pmpool_map(struct pmpool *pool, u64 handle);
 phys_addr_t pmpool_phys(struct pmpool *pool, u64 handle);
+u64 pmpool_virt_to_handle(struct pmpool *pool, const void *obj);
 int pmpool_reserve(struct pmpool *pool, unsigned int nr_objs);
 
 int pmpool_set_root(struct pmpool *pool, u64 handle);

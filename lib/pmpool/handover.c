@@ -52,6 +52,8 @@
 
 #include "pmpool_internal.h"
 
+static_assert(PMPOOL_F_FOLIO_PER_OBJ == PMPOOL_ABI_F_FOLIO_PER_OBJ);
+
 /* The directory handed to the next kernel, preserved, and its scratch. */
 #define PMPOOL_FDT_SIZE		SZ_64K
 static void *pmpool_fdt_out;
@@ -100,6 +102,7 @@ static int pmpool_fdt_add_pool(void *fdt, struct pmpool *pool)
 	err |= fdt_property_u32(fdt, PMPOOL_ABI_PROP_OBJ_SIZE, pool->geo.obj_size);
 	err |= fdt_property_u32(fdt, PMPOOL_ABI_PROP_SLAB_ORDER,
 				pool->geo.slab_order);
+	err |= fdt_property_u32(fdt, PMPOOL_ABI_PROP_FLAGS, pool->geo.flags);
 	err |= fdt_property_u32(fdt, PMPOOL_ABI_PROP_NODE, (u32)pool->nid);
 	err |= fdt_property_u64(fdt, PMPOOL_ABI_PROP_DESC, virt_to_phys(pool->desc));
 	err |= fdt_end_node(fdt);
@@ -187,7 +190,7 @@ static int pmpool_fdt_u64(const void *fdt, int node, const char *name, u64 *val)
 static void pmpool_parse_node(const void *fdt, int node,
 			      struct pmpool_incoming *in)
 {
-	u32 tag, obj_size, slab_order, nid;
+	u32 tag, obj_size, slab_order, flags, nid;
 	const char *name;
 	u64 desc;
 	int len;
@@ -203,6 +206,7 @@ static void pmpool_parse_node(const void *fdt, int node,
 	if (pmpool_fdt_u32(fdt, node, PMPOOL_ABI_PROP_TAG, &tag) ||
 	    pmpool_fdt_u32(fdt, node, PMPOOL_ABI_PROP_OBJ_SIZE, &obj_size) ||
 	    pmpool_fdt_u32(fdt, node, PMPOOL_ABI_PROP_SLAB_ORDER, &slab_order) ||
+	    pmpool_fdt_u32(fdt, node, PMPOOL_ABI_PROP_FLAGS, &flags) ||
 	    pmpool_fdt_u32(fdt, node, PMPOOL_ABI_PROP_NODE, &nid) ||
 	    pmpool_fdt_u64(fdt, node, PMPOOL_ABI_PROP_DESC, &desc)) {
 		in->error = "property missing or of the wrong size";
@@ -217,9 +221,13 @@ static void pmpool_parse_node(const void *fdt, int node,
 	if (in->nid != NUMA_NO_NODE &&
 	    (in->nid < 0 || in->nid >= MAX_NUMNODES || !node_online(in->nid)))
 		in->nid = NUMA_NO_NODE;	/* topology changed: any node will do */
-	if (pmpool_geometry_init(&in->geo, obj_size) ||
+	if (flags & ~PMPOOL_ABI_F_FOLIO_PER_OBJ) {
+		in->error = "unknown pool flags";
+		return;
+	}
+	if (pmpool_geometry_init(&in->geo, obj_size, flags) ||
 	    in->geo.obj_size != obj_size || in->geo.slab_order != slab_order) {
-		in->error = "object size or slab order not valid for pmpool-v1";
+		in->error = "object size, slab order or flags not valid for " PMPOOL_ABI_COMPATIBLE;
 		return;
 	}
 	in->desc_phys = desc;

@@ -55,29 +55,41 @@ LIST_HEAD(pmpool_incoming_pools);
  * pmpool_geometry_init() - lay out slabs for objects of a given size
  * @geo:      filled in.
  * @obj_size: object size requested by the driver.
+ * @flags:    %PMPOOL_F_* flags of the pool.
  *
  * The stride is @obj_size rounded up to 8 bytes.  Slabs are folios of at
  * least 64 KiB and at least one object; a slab grows (up to MAX_PAGE_ORDER)
  * while the tail it cannot use is more than an eighth of it.  Because slabs
  * are naturally aligned folios, objects of a power-of-two size are naturally
- * aligned.
+ * aligned.  With %PMPOOL_F_FOLIO_PER_OBJ every slab is a folio of exactly
+ * one object, which must then be a power-of-two number of pages.
  *
- * Return: 0, or -EINVAL for a size pmpool does not support.
+ * Return: 0, or -EINVAL for a size or flags pmpool does not support.
  */
-int pmpool_geometry_init(struct pmpool_geometry *geo, size_t obj_size)
+int pmpool_geometry_init(struct pmpool_geometry *geo, size_t obj_size,
+			 unsigned int flags)
 {
 	unsigned int order;
 	size_t slab;
 
-	if (!obj_size || obj_size > PMPOOL_MAX_OBJ_SIZE)
+	if (!obj_size || obj_size > PMPOOL_MAX_OBJ_SIZE ||
+	    (flags & ~PMPOOL_F_ALL))
 		return -EINVAL;
 	obj_size = ALIGN(obj_size, PMPOOL_MIN_OBJ_SIZE);
-	order = max_t(unsigned int, PMPOOL_MIN_SLAB_ORDER, get_order(obj_size));
-	while (order < MAX_PAGE_ORDER &&
-	       ((PAGE_SIZE << order) % obj_size) > (PAGE_SIZE << order) / 8)
-		order++;
+	if (flags & PMPOOL_F_FOLIO_PER_OBJ) {
+		if (!is_power_of_2(obj_size) || obj_size < PAGE_SIZE)
+			return -EINVAL;
+		order = get_order(obj_size);
+	} else {
+		order = max_t(unsigned int, PMPOOL_MIN_SLAB_ORDER,
+			      get_order(obj_size));
+		while (order < MAX_PAGE_ORDER &&
+		       ((PAGE_SIZE << order) % obj_size) > (PAGE_SIZE << order) / 8)
+			order++;
+	}
 	slab = PAGE_SIZE << order;
 
+	geo->flags = flags;
 	geo->obj_size = obj_size;
 	geo->slab_order = order;
 	geo->objs_per_slab = slab / obj_size;
@@ -217,7 +229,7 @@ static u16 pmpool_pick_tag(const char *name)
  * @obj_size: object size in bytes, 1 to 4 MiB (PAGE_SIZE << MAX_PAGE_ORDER);
  *            rounded up to a multiple of 8.  Objects of a power-of-two size
  *            are naturally aligned, others are 8-byte aligned.
- * @flags:    must be 0 (reserved).
+ * @flags:    0, or %PMPOOL_F_FOLIO_PER_OBJ.
  * @nid:      node to allocate slabs on (preferred, not strict), or
  *            %NUMA_NO_NODE for the allocating CPU's node.
  *
@@ -243,12 +255,10 @@ struct pmpool *pmpool_create_node(const char *name, size_t obj_size,
 
 	if (!name || !*name || strnlen(name, PMPOOL_NAME_MAX + 1) > PMPOOL_NAME_MAX)
 		return ERR_PTR(-EINVAL);
-	if (flags)
-		return ERR_PTR(-EINVAL);
 	if (nid != NUMA_NO_NODE && (nid < 0 || nid >= MAX_NUMNODES ||
 				    !node_online(nid)))
 		return ERR_PTR(-EINVAL);
-	err = pmpool_geometry_init(&geo, obj_size);
+	err = pmpool_geometry_init(&geo, obj_size, flags);
 	if (err)
 		return ERR_PTR(err);
 
@@ -299,7 +309,7 @@ EXPORT_SYMBOL_GPL(pmpool_create_node);
  * pmpool_create() - create a named pool of fixed-size objects
  * @name:     unique name (see pmpool_create_node()).
  * @obj_size: object size in bytes.
- * @flags:    must be 0.
+ * @flags:    %PMPOOL_F_* flags (see pmpool_create_node()).
  *
  * Same as pmpool_create_node() with %NUMA_NO_NODE.
  *
@@ -366,6 +376,7 @@ static int pmpool_grow(struct pmpool *pool)
 		goto out_free_slab;
 	slab->folio = folio;
 	slab->index = index;
+	folio->private = (void *)(unsigned long)index;	/* pmpool_virt_to_handle() */
 	slab->rec = pmpool_rec(&pool->geo,
 			       pool->chunks[index / pool->geo.recs_per_chunk],
 			       index % pool->geo.recs_per_chunk);
@@ -670,6 +681,44 @@ phys_addr_t pmpool_phys(struct pmpool *pool, u64 handle)
 EXPORT_SYMBOL_GPL(pmpool_phys);
 
 /**
+ * pmpool_virt_to_handle() - the handle of an object, from its address
+ * @pool: the pool.
+ * @obj:  the start of a live object of @pool, as returned by pmpool_alloc()
+ *        or pmpool_map().
+ *
+ * For callers that keep pointers or physical addresses of objects (for
+ * instance in hardware tables) and need the handle to free them.
+ *
+ * Context: any context.
+ * Return: the handle, or 0 if @obj is not the start of a live object of
+ * @pool.
+ */
+u64 pmpool_virt_to_handle(struct pmpool *pool, const void *obj)
+{
+	struct pmpool_slab *slab;
+	struct folio *folio;
+	unsigned long off;
+	u64 handle = 0;
+
+	if (!virt_addr_valid(obj))
+		return 0;
+	folio = virt_to_folio(obj);
+	rcu_read_lock();
+	slab = xa_load(&pool->slabs, (unsigned long)folio->private);
+	if (slab && slab->folio == folio) {
+		off = obj - folio_address(folio);
+		if (off % pool->geo.obj_size == 0 &&
+		    off / pool->geo.obj_size < pool->geo.objs_per_slab &&
+		    test_bit(off / pool->geo.obj_size, pmpool_slab_bitmap(slab)))
+			handle = pmpool_handle_make(pool->tag, slab->index,
+						    off / pool->geo.obj_size);
+	}
+	rcu_read_unlock();
+	return handle;
+}
+EXPORT_SYMBOL_GPL(pmpool_virt_to_handle);
+
+/**
  * pmpool_set_root() - record the pool's root object
  * @pool:   the pool.
  * @handle: a live object of @pool, or 0 for none.
@@ -815,6 +864,7 @@ int pmpool_add_restored_slab(struct pmpool *pool, unsigned int index,
 	slab->folio = folio;
 	slab->rec = rec;
 	slab->index = index;
+	folio->private = (void *)(unsigned long)index;
 	slab->inuse = bitmap_weight(pmpool_slab_bitmap(slab),
 				    pool->geo.objs_per_slab);
 	INIT_LIST_HEAD(&slab->list);

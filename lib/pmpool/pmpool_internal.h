@@ -36,6 +36,7 @@
  * @recs_per_chunk: records per metadata chunk.
  */
 struct pmpool_geometry {
+	unsigned int flags;
 	unsigned int obj_size;
 	unsigned int slab_order;
 	unsigned int objs_per_slab;
@@ -142,7 +143,8 @@ extern struct mutex pmpool_mutex;
 extern struct list_head pmpool_pools;
 extern struct list_head pmpool_incoming_pools;
 
-int pmpool_geometry_init(struct pmpool_geometry *geo, size_t obj_size);
+int pmpool_geometry_init(struct pmpool_geometry *geo, size_t obj_size,
+			 unsigned int flags);
 
 /* Handle encoding: the one place that knows it besides the ABI header. */
 static inline u64 pmpool_handle_make(u16 tag, unsigned int slab,

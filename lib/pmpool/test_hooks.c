@@ -116,7 +116,7 @@ static int pmpool_test_damage_dir(const char *what)
 		compat = (char *)fdt_getprop(fdt, 0, "compatible", &len);
 		if (!compat || len < 2)
 			return -ENOENT;
-		compat[len - 2] = '0';	/* "pmpool-v1" -> "pmpool-v0" */
+		compat[len - 2] = '0';	/* "pmpool-vN" -> "pmpool-v0" */
 	} else if (!strcmp(what, "truncate")) {
 		fdt_set_totalsize(fdt, fdt_size + PAGE_SIZE);
 	} else {

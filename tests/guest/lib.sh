@@ -67,3 +67,20 @@ bench() {
 		return 1
 	}
 }
+
+# edu MODE [PARAM=VALUE...]: load the iommu-persist edu sample driver.
+edu() {
+	local mode=$1 ko
+	shift
+	ko=$(find /lib/modules -name iommu_persist_edu.ko | head -1)
+	if [ -z "$ko" ]; then
+		fail "iommu_persist_edu.ko not in the initramfs"
+		return 1
+	fi
+	if insmod "$ko" mode="$mode" "$@"; then
+		pass "iommu_persist_edu mode=$mode $*"
+	else
+		fail "iommu_persist_edu mode=$mode $* refused to load"
+		return 1
+	fi
+}

@@ -15,7 +15,7 @@
  *
  * pmpool registers one KHO subtree, named ``"pmpool"``, for all of its pools.
  * The subtree is a flattened device tree built with libfdt.  Its root node
- * carries ``compatible = "pmpool-v1"``; every handed-over pool is one child
+ * carries ``compatible = "pmpool-v2"``; every handed-over pool is one child
  * node named ``pool@<tag>`` (tag in lower-case hex) with these properties:
  *
  *  - ``name``       (string, NUL-terminated, at most %PMPOOL_ABI_NAME_MAX bytes
@@ -23,6 +23,8 @@
  *  - ``tag``        (u32, 1..0xffff): the pool tag, bits 63:48 of every handle.
  *  - ``obj-size``   (u32): object stride in bytes, a multiple of 8.
  *  - ``slab-order`` (u32): page order of every slab folio of the pool.
+ *  - ``flags``      (u32): %PMPOOL_ABI_F_* flags of the pool; a reader
+ *    refuses a pool with a flag it does not know.
  *  - ``numa-node``  (s32): NUMA node the pool is bound to, or -1.
  *  - ``desc``       (u64): physical address of the pool's descriptor, an
  *    order-0 preserved folio holding a &struct pmpool_desc_ser.
@@ -52,12 +54,19 @@
 /** PMPOOL_ABI_FDT_NAME - name of the pmpool subtree in the KHO root FDT */
 #define PMPOOL_ABI_FDT_NAME		"pmpool"
 /** PMPOOL_ABI_COMPATIBLE - compatible string of the pmpool subtree */
-#define PMPOOL_ABI_COMPATIBLE		"pmpool-v1"
+#define PMPOOL_ABI_COMPATIBLE		"pmpool-v2"
 
 #define PMPOOL_ABI_PROP_NAME		"name"
 #define PMPOOL_ABI_PROP_TAG		"tag"
 #define PMPOOL_ABI_PROP_OBJ_SIZE	"obj-size"
 #define PMPOOL_ABI_PROP_SLAB_ORDER	"slab-order"
+#define PMPOOL_ABI_PROP_FLAGS		"flags"
+
+/*
+ * PMPOOL_ABI_F_FOLIO_PER_OBJ - every slab holds one object and is a folio of
+ * order get_order(obj-size) (obj-size is then a power-of-two number of pages)
+ */
+#define PMPOOL_ABI_F_FOLIO_PER_OBJ	0x1
 #define PMPOOL_ABI_PROP_NODE		"numa-node"
 #define PMPOOL_ABI_PROP_DESC		"desc"
 

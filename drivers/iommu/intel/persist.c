@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Intel VT-d part of iommu-persist: DMA translation that survives kexec.
+ *
+ * Copyright (C) 2026 The pmpool authors
+ */
+
+/**
+ * DOC: VT-d persistence
+ *
+ * A persistent domain is an ordinary second-stage paging domain whose
+ * page tables come from iommu-persist (a pmpool) instead of iommu-pages.
+ * When it is attached, the unit's root table and the context table of the
+ * device's bus are preserved with KHO, and the unit is marked to keep
+ * translating at kexec (intel_persist_shutdown()).  In the old kernel's last
+ * step, the context entries of devices that are not persisted, and the root
+ * entries of buses without persisted devices, are cleared.
+ *
+ * In the next kernel, init_dmars() finds translation enabled and calls
+ * intel_persist_adopt() instead of turning it off.  The handed-over state
+ * is checked against the hardware (root table address, context entries,
+ * domain IDs); if it matches, the preserved root table becomes the unit's
+ * root table, entries of devices that were not persisted are cleared, and
+ * the domain IDs are reserved.  Translation stays on, so attaching devices
+ * is deferred as in a kdump kernel: the persisted device keeps its context
+ * entry until its driver calls iommu_persist_restore(), which wraps the
+ * preserved tables in a domain with the old domain ID; attaching that
+ * domain finds the context entry present and leaves it alone.  Other
+ * devices get fresh context entries when their drivers first use DMA.
+ *
+ * If the state does not match, the DMA of every PCI device behind the unit
+ * is blocked (bus mastering off) before translation is turned off.
+ *
+ * Only legacy (non-scalable) mode is supported: scalable mode would need the
+ * PASID directory and tables preserved too.
+ */
+
+#define pr_fmt(fmt) "DMAR: persist: " fmt
+
+#include <linux/iommu-persist.h>
+#include <linux/kexec_handover.h>
+#include <linux/kho/abi/iommu_persist.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
+#include "../iommu-priv.h"
+#include "iommu.h"
+
+#define INTEL_PERSIST_MAX_DEVS	64
+
+/*
+ * struct intel_persist_unit - persistence state of one VT-d unit
+ * @root_refs: persisted devices of the unit (its root table is preserved).
+ * @ctx_refs:  persisted devices per bus (the context table is preserved).
+ * @persisted: source IDs whose context entries are handed over.
+ * @adopted:   source IDs adopted at boot and not yet restored.
+ */
+struct intel_persist_unit {
+	unsigned int root_refs;
+	u16 ctx_refs[256];
+	DECLARE_BITMAP(persisted, 1 << 16);
+	DECLARE_BITMAP(adopted, 1 << 16);
+};
+
+static DEFINE_XARRAY(intel_persist_units);
+
+static struct intel_persist_unit *intel_persist_unit(struct intel_iommu *iommu,
+						     bool create)
+{
+	struct intel_persist_unit *unit = xa_load(&intel_persist_units,
+						  iommu->seq_id);
+
+	if (unit || !create)
+		return unit;
+	unit = kzalloc_obj(*unit, GFP_KERNEL);
+	if (unit && xa_err(xa_store(&intel_persist_units, iommu->seq_id, unit,
+				    GFP_KERNEL))) {
+		kfree(unit);
+		unit = NULL;
+	}
+	return unit;
+}
+
+static void *intel_persist_alloc_table(struct pt_iommu *iommu_table,
+				       unsigned int lg2sz, gfp_t gfp)
+{
+	struct dmar_domain *domain = container_of(iommu_table,
+						  struct dmar_domain, iommu);
+
+	return iommu_persist_table_alloc(domain->persist, lg2sz, gfp);
+}
+
+static void intel_persist_free_tables(struct pt_iommu *iommu_table,
+				      struct iommu_pages_list *list)
+{
+	struct dmar_domain *domain = container_of(iommu_table,
+						  struct dmar_domain, iommu);
+
+	iommu_persist_tables_free(domain->persist, list);
+}
+
+const struct pt_iommu_driver_ops intel_persist_pt_ops = {
+	.alloc_table = intel_persist_alloc_table,
+	.free_tables = intel_persist_free_tables,
+};
+
+static struct iommu_domain *intel_persist_domain_alloc(struct device *dev,
+						       struct iommu_persist_domain *pd)
+{
+	if (dev_iommu_ops(dev) != &intel_iommu_ops)
+		return ERR_PTR(-EOPNOTSUPP);
+	return intel_iommu_domain_alloc_persist(dev, pd);
+}
+
+/* The context entry of a source ID, or NULL; caller holds iommu->lock. */
+static struct context_entry *intel_persist_context(struct intel_iommu *iommu,
+						   u16 sid)
+{
+	return iommu_context_addr(iommu, PCI_BUS_NUM(sid), sid & 0xff, 0);
+}
+
+/* Does @ce translate with @st's domain ID, table and format? */
+static bool intel_persist_context_matches(struct context_entry *ce,
+					  const struct iommu_persist_dev_state *st)
+{
+	return ce && context_present(ce) &&
+	       ((ce->lo >> 2) & 3) == CONTEXT_TT_MULTI_LEVEL &&
+	       context_domain_id(ce) == st->did &&
+	       (ce->lo & VTD_PAGE_MASK) == st->top && (ce->hi & 7) == st->format;
+}
+
+static struct iommu_domain *
+intel_persist_domain_restore(struct device *dev, struct iommu_persist_domain *pd,
+			     const struct iommu_persist_dev_state *st)
+{
+	struct device_domain_info *info = dev_iommu_priv_get(dev);
+	struct intel_iommu *iommu = info->iommu;
+	struct pt_iommu_vtdss_hw_info pt_info;
+	struct iommu_domain_info *did_info;
+	struct intel_persist_unit *unit;
+	struct dmar_domain *dmar_domain;
+	struct iommu_domain *domain;
+	u16 sid = PCI_DEVID(info->bus, info->devfn);
+	bool ok;
+
+	unit = intel_persist_unit(iommu, false);
+	if (dev_iommu_ops(dev) != &intel_iommu_ops || iommu->reg_phys != st->unit ||
+	    !unit || !test_bit(sid, unit->adopted))
+		return ERR_PTR(-ENOENT);
+	spin_lock(&iommu->lock);
+	ok = intel_persist_context_matches(intel_persist_context(iommu, sid), st);
+	spin_unlock(&iommu->lock);
+	if (!ok) {
+		dev_err(dev, "persist: context entry changed since boot\n");
+		return ERR_PTR(-EINVAL);
+	}
+
+	domain = intel_iommu_domain_alloc_persist(dev, pd);
+	if (IS_ERR(domain))
+		return domain;
+	dmar_domain = to_dmar_domain(domain);
+	pt_iommu_vtdss_hw_info(&dmar_domain->sspt, &pt_info);
+	if (pt_info.ssptptr != st->top || pt_info.aw != st->format) {
+		/* Not our table layout: the domain must not free the tables. */
+		dev_err(dev, "persist: page-table format %u does not match %u\n",
+			pt_info.aw, st->format);
+		return ERR_PTR(-EINVAL);
+	}
+
+	/* attach (domain_attach_iommu()) takes this reference on the old DID. */
+	did_info = kzalloc_obj(*did_info, GFP_KERNEL);
+	if (!did_info)
+		return ERR_PTR(-ENOMEM);
+	did_info->did = st->did;
+	did_info->iommu = iommu;
+	if (xa_err(xa_store(&dmar_domain->iommu_array, iommu->seq_id, did_info,
+			    GFP_KERNEL))) {
+		kfree(did_info);
+		return ERR_PTR(-ENOMEM);
+	}
+	clear_bit(sid, unit->adopted);
+	return domain;
+}
+
+static int intel_persist_dev_preserve(struct iommu_domain *domain,
+				      struct device *dev,
+				      struct iommu_persist_dev_state *st)
+{
+	struct device_domain_info *info = dev_iommu_priv_get(dev);
+	struct intel_iommu *iommu = info->iommu;
+	u16 sid = PCI_DEVID(info->bus, info->devfn);
+	struct intel_persist_unit *unit;
+	struct context_entry *ce;
+	int err = 0;
+
+	if (sm_supported(iommu) || dev_is_real_dma_subdevice(dev))
+		return -EOPNOTSUPP;
+	unit = intel_persist_unit(iommu, true);
+	if (!unit)
+		return -ENOMEM;
+
+	spin_lock(&iommu->lock);
+	ce = intel_persist_context(iommu, sid);
+	if (ce && context_present(ce)) {
+		st->sbdf = info->segment << 16 | sid;
+		st->unit = iommu->reg_phys;
+		st->did = context_domain_id(ce);
+		st->top = ce->lo & VTD_PAGE_MASK;
+		st->format = ce->hi & 7;
+		st->root = virt_to_phys(iommu->root_entry);
+		st->context = virt_to_phys(ce) & PAGE_MASK;
+	}
+	spin_unlock(&iommu->lock);
+	if (!ce || !st->top || st->did != domain_id_iommu(to_dmar_domain(domain), iommu))
+		return -EINVAL;
+
+	if (kho_is_enabled()) {
+		if (!unit->ctx_refs[info->bus])
+			err = kho_preserve_folio(virt_to_folio(phys_to_virt(st->context)));
+		if (!err && !unit->root_refs) {
+			err = kho_preserve_folio(virt_to_folio(iommu->root_entry));
+			if (err && !unit->ctx_refs[info->bus])
+				kho_unpreserve_folio(virt_to_folio(phys_to_virt(st->context)));
+		}
+		if (err)
+			return err;
+	}
+	unit->ctx_refs[info->bus]++;
+	unit->root_refs++;
+	set_bit(sid, unit->persisted);
+	return 0;
+}
+
+static void intel_persist_dev_unpreserve(struct device *dev,
+					 const struct iommu_persist_dev_state *st)
+{
+	struct device_domain_info *info = dev_iommu_priv_get(dev);
+	struct intel_iommu *iommu = info->iommu;
+	struct intel_persist_unit *unit = intel_persist_unit(iommu, false);
+	u16 sid = PCI_DEVID(info->bus, info->devfn);
+
+	if (WARN_ON(!unit || !test_and_clear_bit(sid, unit->persisted)))
+		return;
+	if (!--unit->ctx_refs[info->bus] && kho_is_enabled())
+		kho_unpreserve_folio(virt_to_folio(phys_to_virt(st->context)));
+	if (!--unit->root_refs && kho_is_enabled())
+		kho_unpreserve_folio(virt_to_folio(iommu->root_entry));
+}
+
+static const struct iommu_persist_driver intel_persist_driver = {
+	.name = IOMMU_PERSIST_ABI_DRIVER_VTD,
+	.domain_alloc = intel_persist_domain_alloc,
+	.domain_restore = intel_persist_domain_restore,
+	.dev_preserve = intel_persist_dev_preserve,
+	.dev_unpreserve = intel_persist_dev_unpreserve,
+};
+
+/*
+ * Clear what @keep does not hand over: root entries of buses without a
+ * kept device and context entries of devices not kept.  The caller
+ * invalidates the context cache and IOTLB globally afterwards.
+ */
+static void intel_persist_scrub(struct intel_iommu *iommu,
+				const unsigned long *keep)
+{
+	struct root_entry *root = iommu->root_entry;
+	struct context_entry *ctx;
+	unsigned int bus, devfn;
+	bool kept;
+
+	for (bus = 0; bus < 256; bus++) {
+		if (!(root[bus].lo & 1))
+			continue;
+		kept = find_next_bit(keep, (bus + 1) << 8, bus << 8) < (bus + 1) << 8;
+		if (!kept) {
+			root[bus].lo = 0;
+			root[bus].hi = 0;
+			__iommu_flush_cache(iommu, &root[bus], sizeof(root[bus]));
+			continue;
+		}
+		ctx = phys_to_virt(root[bus].lo & VTD_PAGE_MASK);
+		for (devfn = 0; devfn < 256; devfn++) {
+			if (!context_present(&ctx[devfn]) ||
+			    test_bit(bus << 8 | devfn, keep))
+				continue;
+			context_clear_entry(&ctx[devfn]);
+			__iommu_flush_cache(iommu, &ctx[devfn], sizeof(ctx[devfn]));
+		}
+	}
+}
+
+/**
+ * intel_persist_shutdown() - last step before kexec for one unit
+ * @iommu: the unit.
+ *
+ * Called from intel_iommu_shutdown() with the other CPUs stopped.
+ *
+ * Return: true if the unit has persisted devices and must keep translating.
+ */
+bool intel_persist_shutdown(struct intel_iommu *iommu)
+{
+	struct intel_persist_unit *unit = intel_persist_unit(iommu, false);
+
+	if (!unit || !unit->root_refs || !kho_is_enabled())
+		return false;
+	intel_persist_scrub(iommu, unit->persisted);
+	iommu->flush.flush_context(iommu, 0, 0, 0, DMA_CCMD_GLOBAL_INVL);
+	iommu->flush.flush_iotlb(iommu, 0, 0, 0, DMA_TLB_GLOBAL_FLUSH);
+	pr_info("%s: translation kept on for %u persisted device(s)\n",
+		iommu->name, unit->root_refs);
+	return true;
+}
+
+/* Turn bus mastering off for every PCI device translated by @iommu. */
+static void intel_persist_block_dma(struct intel_iommu *iommu)
+{
+	struct dmar_drhd_unit *drhd;
+	struct pci_dev *pdev = NULL;
+	u16 cmd;
+
+	for_each_pci_dev(pdev) {
+		drhd = dmar_find_matched_drhd_unit(pdev);
+		if (!drhd || drhd->iommu != iommu)
+			continue;
+		pci_read_config_word(pdev, PCI_COMMAND, &cmd);
+		if (!(cmd & PCI_COMMAND_MASTER))
+			continue;
+		pci_clear_master(pdev);
+		pci_warn(pdev, "persist: DMA blocked (bus mastering turned off)\n");
+	}
+}
+
+/* Check @st (n devices) against the unit's registers and tables. */
+static const char *intel_persist_check(struct intel_iommu *iommu,
+				       const struct iommu_persist_dev_state *st,
+				       int n)
+{
+	struct root_entry *root;
+	struct context_entry *ce;
+	u64 rtaddr;
+	int i;
+
+	if (sm_supported(iommu))
+		return "scalable mode is not supported";
+	rtaddr = readq(iommu->reg + DMAR_RTADDR_REG);
+	if (rtaddr != st[0].root)
+		return "root table is not the one handed over";
+	root = phys_to_virt(st[0].root);
+	for (i = 0; i < n; i++) {
+		if (st[i].did < IDA_START_DID || st[i].did >= cap_ndoms(iommu->cap))
+			return "domain ID out of range for the unit";
+		if (!(root[PCI_BUS_NUM(st[i].sbdf)].lo & 1) ||
+		    (root[PCI_BUS_NUM(st[i].sbdf)].lo & VTD_PAGE_MASK) != st[i].context)
+			return "context table is not the one handed over";
+		if (st[i].sbdf >> 16 != iommu->segment)
+			return "device of another PCI segment";
+		ce = phys_to_virt(st[i].context);
+		if (!intel_persist_context_matches(&ce[st[i].sbdf & 0xff], &st[i]))
+			return "context entry does not match the handed-over domain";
+	}
+	return NULL;
+}
+
+/**
+ * intel_persist_adopt() - take over a unit that the previous kernel left on
+ * @iommu: a unit with translation enabled at boot, outside kdump.
+ *
+ * Return: true if the unit's tables were adopted (translation stays on and
+ * iommu->root_entry is set), false if the caller must turn translation off
+ * as usual (the DMA of the unit's devices was blocked first if a handover
+ * was received but could not be adopted).
+ */
+bool intel_persist_adopt(struct intel_iommu *iommu)
+{
+	struct iommu_persist_dev_state *st;
+	struct intel_persist_unit *unit;
+	const char *reason;
+	int i, n;
+
+	st = kcalloc(INTEL_PERSIST_MAX_DEVS, sizeof(*st), GFP_KERNEL);
+	if (!st)
+		return false;
+	n = iommu_persist_incoming(iommu->reg_phys, st, INTEL_PERSIST_MAX_DEVS);
+	if (n == -ENOENT) {
+		kfree(st);
+		return false;	/* no handover: as without iommu-persist */
+	}
+	if (n < 0)
+		reason = n == -E2BIG ? "too many devices" : "state refused";
+	else if (!n)
+		reason = "translation is on but no device was handed over";
+	else
+		reason = intel_persist_check(iommu, st, n);
+	unit = reason ? NULL : intel_persist_unit(iommu, true);
+	if (!reason && !unit)
+		reason = "out of memory";
+	if (reason) {
+		intel_persist_block_dma(iommu);
+		iommu_persist_refuse(iommu->reg_phys, reason);
+		kfree(st);
+		return false;
+	}
+
+	/* Checked: the tables are in RAM and the hardware uses them. */
+	if (!kho_restore_folio(st[0].root))
+		pr_warn("%s: root table was not preserved\n", iommu->name);
+	iommu->root_entry = phys_to_virt(st[0].root);
+	for (i = 0; i < n; i++) {
+		if (!unit->ctx_refs[PCI_BUS_NUM(st[i].sbdf)]++ &&
+		    !kho_restore_folio(st[i].context))
+			pr_warn("%s: context table was not preserved\n", iommu->name);
+		set_bit(st[i].sbdf & 0xffff, unit->adopted);
+		ida_alloc_range(&iommu->domain_ida, st[i].did, st[i].did, GFP_KERNEL);
+	}
+	memset(unit->ctx_refs, 0, sizeof(unit->ctx_refs));
+	intel_persist_scrub(iommu, unit->adopted);
+	pr_info("%s: adopted translation of %d persisted device(s) from the previous kernel\n",
+		iommu->name, n);
+	kfree(st);
+	return true;
+}
+
+static int __init intel_persist_init(void)
+{
+	return iommu_persist_register_driver(&intel_persist_driver);
+}
+subsys_initcall(intel_persist_init);
