@@ -198,10 +198,10 @@ static void pmpool_test_folio_per_obj(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, 0, pmpool_geometry_init(&geo, SZ_16K, PMPOOL_F_FOLIO_PER_OBJ));
 	KUNIT_EXPECT_EQ(test, geo.slab_order, 2U);
 	KUNIT_EXPECT_EQ(test, -EINVAL, pmpool_geometry_init(&geo, 512, PMPOOL_F_FOLIO_PER_OBJ));
-	KUNIT_EXPECT_EQ(test, -EINVAL, pmpool_geometry_init(&geo, 3 * SZ_4K,
-							     PMPOOL_F_FOLIO_PER_OBJ));
-	KUNIT_EXPECT_EQ(test, -EINVAL, PTR_ERR(pmpool_create("kt-fpo-bad", 512,
-							     PMPOOL_F_FOLIO_PER_OBJ)));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			pmpool_geometry_init(&geo, 3 * SZ_4K, PMPOOL_F_FOLIO_PER_OBJ));
+	KUNIT_EXPECT_EQ(test, -EINVAL,
+			PTR_ERR(pmpool_create("kt-fpo-bad", 512, PMPOOL_F_FOLIO_PER_OBJ)));
 	KUNIT_EXPECT_EQ(test, -EINVAL, PTR_ERR(pmpool_create("kt-fpo-bad", SZ_4K, BIT(7))));
 
 	pool = pmpool_create("kt-fpo", SZ_4K, PMPOOL_F_FOLIO_PER_OBJ);

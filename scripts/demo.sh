@@ -13,13 +13,13 @@ echo
 rc=$?
 # The story, from the serial console: our lines and KHO's, nothing else.
 sed -e 's/\r$//' "$top/build/logs/demo.log" |
-	grep -E 'PMTEST: (boot|DEMO|PASS|FAIL|pools)|pmpool|KHO: exec from|kexec' |
-	grep -v 'PMTEST: kexec loaded' |
-	sed -e 's/^\[ *[0-9.]*\] //' -e 's/^PMTEST: DEMO: //' -e 's/^PMTEST: pools: /    /' \
+	grep -E 'PMTEST: (boot|DEMO|PASS|FAIL|INFO|INCONCLUSIVE|pools)|pmpool|KHO: exec from|kexec|iommu-persist|DMAR: (persist|\[)' |
+	grep -v 'PMTEST: kexec loaded\|PMTEST: PASS: iommu_persist_edu mode\|edu .* done, ' |
+	sed -e 's/^\[ *[0-9.]*\] //' -e 's/^iommu_persist_edu: PMTEST: /edu: /' -e 's/^PMTEST: DEMO: //' -e 's/^PMTEST: pools: /    /' \
 	    -e 's/^PMTEST: \(boot [0-9]*\) start.*/\n=== \1 ===/' -e 's/^PMTEST: boot [0-9]* end$//'
 echo
 if [ $rc -eq 0 ]; then
-	echo "demo: PASS (the structure crossed two kexecs intact)"
+	echo "demo: PASS (the structure and the device's DMA mappings crossed two kexecs intact)"
 else
 	echo "demo: FAIL, see build/logs/demo.log"
 fi

@@ -407,8 +407,8 @@ void iommu_persist_tables_free(struct iommu_persist_domain *pd,
 		list_del(&iopt->iopt_freelist_elm);
 		handle = pmpool_virt_to_handle(pd->pool, table);
 		if (WARN_ON_ONCE(!handle) || pmpool_free(pd->pool, handle))
-			pr_err("%s: table %px is not from its pool\n", pd->name,
-			       table);
+			pr_err("%s: table at %#llx is not from its pool\n", pd->name,
+			       (u64)virt_to_phys(table));
 	}
 }
 EXPORT_SYMBOL_GPL(iommu_persist_tables_free);

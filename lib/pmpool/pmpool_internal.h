@@ -29,6 +29,7 @@
 
 /**
  * struct pmpool_geometry - layout of a pool, derived from its object size
+ * @flags:          %PMPOOL_F_* flags the pool was created with.
  * @obj_size:       object stride in bytes.
  * @slab_order:     page order of a slab.
  * @objs_per_slab:  objects per slab.

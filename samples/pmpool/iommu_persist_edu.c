@@ -213,7 +213,7 @@ static void edu_test_persistent_dma(struct edu_dev *edu, const char *what)
 		edu_fail("%s: pattern did not come back through IOVA %#llx",
 			 what, edu_state->map[EDU_BUF_DST].iova);
 	else
-		edu_pass("%s: DMA through the persistent domain, IOVA %#llx -> %#llx, pattern intact",
+		edu_pass("%s: DMA through the persistent domain, IOVA %#llx -> %#llx intact",
 			 what, edu_state->map[EDU_BUF_SRC].iova,
 			 edu_state->map[EDU_BUF_DST].iova);
 }
@@ -290,7 +290,7 @@ static int edu_restore_persistent(struct edu_dev *edu)
 	if (bad)
 		edu_fail("%d of %u mappings lost across kexec", bad, edu_state->nr_maps);
 	else
-		edu_pass("restored domain '%s': all %u mappings translate to their preserved buffers",
+		edu_pass("restored domain '%s': all %u mappings translate to their buffers",
 			 EDU_DOMAIN_NAME, edu_state->nr_maps);
 	edu_test_persistent_dma(edu, "restored");
 
@@ -307,7 +307,7 @@ static int edu_restore_persistent(struct edu_dev *edu)
 		    !edu_check(edu_buf(i), 0x5eed0000 | i))
 			edu_fail("DMA to the new mapping at IOVA %#llx", edu_state->map[i].iova);
 		else
-			edu_pass("new mapping at IOVA %#llx added after restore, DMA through it intact",
+			edu_pass("new mapping at IOVA %#llx added after restore, DMA intact",
 				 edu_state->map[i].iova);
 	}
 
@@ -371,8 +371,8 @@ static void edu_test_plain(struct edu_dev *edu, bool after_kexec)
 	if (edu_dma_wait(edu) || !edu_check(buf, seed))
 		edu_fail("%s: DMA through an ordinary domain", pci_name(edu->pdev));
 	else
-		edu_pass("%s (not persisted): DMA through a fresh ordinary domain at IOVA %#lx intact",
-			 pci_name(edu->pdev), EDU_PLAIN_IOVA);
+		edu_pass("%s (not persisted): DMA through a fresh ordinary domain intact",
+			 pci_name(edu->pdev));
 }
 
 static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
@@ -519,13 +519,14 @@ static int edu_verify_flight(void)
 	}
 	edu_state->generation++;
 	buf = edu_buf(EDU_BUF_FLIGHT);
+	edu_info("checking the in-flight DMA before any edu device is bound");
 	if (!edu_state->flight_seed)
 		edu_info("no DMA was in flight at the kexec");
 	else if (buf && edu_check(buf, edu_state->flight_seed))
-		edu_pass("in-flight DMA landed in the preserved buffer at IOVA %#llx across the kexec (pattern %#x, before any driver bound)",
-			 edu_state->map[EDU_BUF_FLIGHT].iova, edu_state->flight_seed);
+		edu_pass("in-flight DMA landed in the preserved buffer at IOVA %#llx across kexec",
+			 edu_state->map[EDU_BUF_FLIGHT].iova);
 	else
-		edu_fail("in-flight DMA did not land: buffer at IOVA %#llx does not hold pattern %#x",
+		edu_fail("in-flight DMA did not land at IOVA %#llx (pattern %#x)",
 			 edu_state->map[EDU_BUF_FLIGHT].iova, edu_state->flight_seed);
 	edu_state->flight_seed = 0;
 	return 0;

@@ -348,10 +348,11 @@ static const char *intel_persist_check(struct intel_iommu *iommu,
 		return "root table is not the one handed over";
 	root = phys_to_virt(st[0].root);
 	for (i = 0; i < n; i++) {
+		u64 re = root[PCI_BUS_NUM(st[i].sbdf)].lo;
+
 		if (st[i].did < IDA_START_DID || st[i].did >= cap_ndoms(iommu->cap))
 			return "domain ID out of range for the unit";
-		if (!(root[PCI_BUS_NUM(st[i].sbdf)].lo & 1) ||
-		    (root[PCI_BUS_NUM(st[i].sbdf)].lo & VTD_PAGE_MASK) != st[i].context)
+		if (!(re & 1) || (re & VTD_PAGE_MASK) != st[i].context)
 			return "context table is not the one handed over";
 		if (st[i].sbdf >> 16 != iommu->segment)
 			return "device of another PCI segment";
