@@ -38,6 +38,7 @@
 #define pr_fmt(fmt) "DMAR: persist: " fmt
 
 #include <linux/iommu-persist.h>
+#include <linux/kexec.h>
 #include <linux/kexec_handover.h>
 #include <linux/kho/abi/iommu_persist.h>
 #include <linux/pci.h>
@@ -296,13 +297,14 @@ static void intel_persist_scrub(struct intel_iommu *iommu,
  *
  * Called from intel_iommu_shutdown() with the other CPUs stopped.
  *
- * Return: true if the unit has persisted devices and must keep translating.
+ * Return: true if this is a kexec and the unit has persisted devices, so
+ * it must keep translating.
  */
 bool intel_persist_shutdown(struct intel_iommu *iommu)
 {
 	struct intel_persist_unit *unit = intel_persist_unit(iommu, false);
 
-	if (!unit || !unit->root_refs || !kho_is_enabled())
+	if (!kexec_in_progress || !unit || !unit->root_refs || !kho_is_enabled())
 		return false;
 	intel_persist_scrub(iommu, unit->persisted);
 	iommu->flush.flush_context(iommu, 0, 0, 0, DMA_CCMD_GLOBAL_INVL);
