@@ -1,7 +1,8 @@
 # pmpool: kernel memory pools that survive kexec.
 #
 #   make demo     build everything, boot, fill a pool, kexec, verify it
-#   make test     build everything, run every KUnit suite and kexec scenario
+#   make test     build the debug kernel (KASAN, lockdep, DEBUG_VM, kmemleak,
+#                 fault injection), run every KUnit suite and kexec scenario
 #   make check    checkpatch --strict, sparse (C=2), kernel-doc on our files
 #   make kernel   (re)build the guest kernel incrementally
 #   make deps     install packages, fetch the pinned Linux 7.2.13 source
@@ -18,10 +19,11 @@ TREE       := $(BUILD)/linux
 OBJ        := $(BUILD)/obj-test
 FRAGMENTS  := configs/base.config
 OBJ_BENCH  := $(BUILD)/obj-bench
+OBJ_DEBUG  := $(BUILD)/obj-debug
 R          ?= 3
 SPARSE     := $(HOME)/.cache/pmpool/sparse/sparse
 
-.PHONY: all deps kernel kernel-bench test demo check bench clean distclean
+.PHONY: all deps kernel kernel-bench kernel-debug test test-fast demo check bench clean distclean
 
 all: test
 
@@ -35,7 +37,15 @@ kernel: deps
 	@scripts/prepare-tree.sh $(PRISTINE) $(TREE)
 	@scripts/build-kernel.sh $(TREE) $(OBJ) $(FRAGMENTS)
 
-test: deps kernel
+kernel-debug: deps
+	@scripts/prepare-tree.sh $(PRISTINE) $(TREE)
+	@scripts/build-kernel.sh $(TREE) $(OBJ_DEBUG) $(FRAGMENTS) configs/debug.config
+
+# The tests run on the debug kernel; `make test-fast` on the plain one.
+test: deps kernel-debug
+	@PMPOOL_SPARSE=$(SPARSE) scripts/run-tests.sh $(OBJ_DEBUG) $(T)
+
+test-fast: deps kernel
 	@PMPOOL_SPARSE=$(SPARSE) scripts/run-tests.sh $(OBJ) $(T)
 
 demo: deps kernel

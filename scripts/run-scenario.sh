@@ -27,10 +27,20 @@ name=$(basename "$sdir")
 logdir=$top/build/logs; mkdir -p "$logdir"
 log=$logdir/$name.log
 
-BOOTS=1 TIMEOUT=120 MEM=1G SMP=2 QEMU_EXTRA="" CMDLINE_EXTRA="" KUNIT=0 EXPECT_FAIL=0
+BOOTS=1 TIMEOUT=120 TIMEOUT_FIXED=0 MEM=1G SMP=2 QEMU_EXTRA="" CMDLINE_EXTRA="" KUNIT=0 EXPECT_FAIL=0
 EXPECT=() REJECT=() ALLOW=()
 # shellcheck disable=SC1091
 . "$sdir/conf"
+# A debug kernel (KASAN, lockdep, kmemleak) boots several times slower
+# under TCG, and KASAN's shadow must fit next to KHO's scratch areas.
+if grep -q '^CONFIG_KASAN=y' "$obj/.config" && [ "${TIMEOUT_FIXED:-0}" != 1 ]; then
+	TIMEOUT=$((TIMEOUT * ${PMTEST_DEBUG_SLOWDOWN:-5}))
+	case $MEM in 1G|2G) MEM=3G ;; esac
+	# KHO sizes its scratch areas at 200% of the early reservations, which
+	# KASAN inflates past the guest's memory; the next kernel's early
+	# allocations (KASAN's shadow included) must fit in them.
+	CMDLINE_EXTRA="$CMDLINE_EXTRA kho_scratch=64M,512M,64M"
+fi
 
 # ---- initramfs -----------------------------------------------------------
 stage=$top/build/initramfs/$name

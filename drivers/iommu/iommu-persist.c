@@ -93,7 +93,14 @@ struct iommu_persist_incoming {
 	struct iommu_persist_dev_state st;
 };
 
+/*
+ * iommu_persist_mutex protects the domains of this kernel and is held while
+ * attaching them (group->mutex nests inside).  The incoming state has its
+ * own lock, taken by IOMMU drivers under their own locks at boot (VT-d:
+ * dmar_global_lock); it nests inside iommu_persist_mutex, never around it.
+ */
 static DEFINE_MUTEX(iommu_persist_mutex);
+static DEFINE_MUTEX(iommu_persist_in_mutex);
 static LIST_HEAD(iommu_persist_domains);
 static LIST_HEAD(iommu_persist_incoming_devs);
 static const struct iommu_persist_driver *iommu_persist_drv;
@@ -319,7 +326,7 @@ int iommu_persist_incoming(u64 unit, struct iommu_persist_dev_state *st,
 	struct iommu_persist_incoming *in;
 	int n = 0;
 
-	guard(mutex)(&iommu_persist_mutex);
+	guard(mutex)(&iommu_persist_in_mutex);
 	if (iommu_persist_incoming_error)
 		return -EINVAL;
 	list_for_each_entry(in, &iommu_persist_incoming_devs, list) {
@@ -347,7 +354,7 @@ EXPORT_SYMBOL_GPL(iommu_persist_incoming);
 void iommu_persist_refuse(u64 unit, const char *reason)
 {
 	pr_err("refusing handover for IOMMU unit %#llx: %s\n", unit, reason);
-	guard(mutex)(&iommu_persist_mutex);
+	guard(mutex)(&iommu_persist_in_mutex);
 	iommu_persist_drop_incoming(unit, !!iommu_persist_incoming_error);
 }
 EXPORT_SYMBOL_GPL(iommu_persist_refuse);
@@ -426,14 +433,26 @@ static struct iommu_persist_domain *iommu_persist_find(struct device *dev,
 	return NULL;
 }
 
-static struct iommu_persist_incoming *iommu_persist_find_incoming(const char *name)
+/* Copy out the incoming state of @name (if @st) and, if @del, forget it. */
+static bool iommu_persist_incoming_get(const char *name,
+				       struct iommu_persist_dev_state *st,
+				       bool del)
 {
 	struct iommu_persist_incoming *in;
 
-	list_for_each_entry(in, &iommu_persist_incoming_devs, list)
-		if (!strcmp(in->name, name))
-			return in;
-	return NULL;
+	guard(mutex)(&iommu_persist_in_mutex);
+	list_for_each_entry(in, &iommu_persist_incoming_devs, list) {
+		if (strcmp(in->name, name))
+			continue;
+		if (st)
+			*st = in->st;
+		if (del) {
+			list_del(&in->list);
+			kfree(in);
+		}
+		return true;
+	}
+	return false;
 }
 
 static int iommu_persist_check(struct device *dev, const char *name)
@@ -515,7 +534,8 @@ struct iommu_domain *iommu_persist_domain_alloc(struct device *dev,
 	if (err)
 		return ERR_PTR(err);
 	guard(mutex)(&iommu_persist_mutex);
-	if (iommu_persist_find(dev, name) || iommu_persist_find_incoming(name))
+	if (iommu_persist_find(dev, name) ||
+	    iommu_persist_incoming_get(name, NULL, false))
 		return ERR_PTR(-EEXIST);
 	pd = kzalloc_obj(*pd, GFP_KERNEL);
 	if (!pd)
@@ -579,7 +599,7 @@ EXPORT_SYMBOL_GPL(iommu_persist_domain_alloc);
  */
 struct iommu_domain *iommu_persist_restore(struct device *dev, const char *name)
 {
-	struct iommu_persist_incoming *in;
+	struct iommu_persist_dev_state in;
 	char pool[PMPOOL_NAME_MAX + 1];
 	struct iommu_persist_domain *pd;
 	struct pmpool_stats stats;
@@ -592,9 +612,8 @@ struct iommu_domain *iommu_persist_restore(struct device *dev, const char *name)
 	guard(mutex)(&iommu_persist_mutex);
 	if (iommu_persist_find(NULL, name))
 		return ERR_PTR(-EBUSY);
-	in = iommu_persist_find_incoming(name);
 	sbdf = pci_domain_nr(to_pci_dev(dev)->bus) << 16 | pci_dev_id(to_pci_dev(dev));
-	if (!in || in->st.sbdf != sbdf)
+	if (!iommu_persist_incoming_get(name, &in, false) || in.sbdf != sbdf)
 		return ERR_PTR(-ENOENT);
 	if (iommu_persist_find(dev, NULL))
 		return ERR_PTR(-EEXIST);
@@ -612,7 +631,7 @@ struct iommu_domain *iommu_persist_restore(struct device *dev, const char *name)
 		goto out_free;
 	}
 	pd->adopt_top = pmpool_map(pd->pool, pmpool_get_root(pd->pool));
-	if (!pd->adopt_top || virt_to_phys(pd->adopt_top) != in->st.top) {
+	if (!pd->adopt_top || virt_to_phys(pd->adopt_top) != in.top) {
 		pr_err("%s: top-level table is not the page-table pool's root\n", name);
 		err = -EINVAL;
 		goto out_destroy;
@@ -620,7 +639,7 @@ struct iommu_domain *iommu_persist_restore(struct device *dev, const char *name)
 	err = pmpool_reserve(pd->pool, IOMMU_PERSIST_RESERVE);
 	if (err)
 		goto out_destroy;
-	pd->domain = iommu_persist_drv->domain_restore(dev, pd, &in->st);
+	pd->domain = iommu_persist_drv->domain_restore(dev, pd, &in);
 	if (IS_ERR(pd->domain)) {
 		err = PTR_ERR(pd->domain);
 		goto out_destroy;
@@ -628,11 +647,10 @@ struct iommu_domain *iommu_persist_restore(struct device *dev, const char *name)
 	err = iommu_persist_commit(pd);
 	if (err)
 		goto out_domain;
-	if (pd->st.did != in->st.did || pd->st.top != in->st.top)
+	if (pd->st.did != in.did || pd->st.top != in.top)
 		dev_warn(dev, "iommu-persist: '%s' changed did %u->%u top %#llx->%#llx\n",
-			 name, in->st.did, pd->st.did, in->st.top, pd->st.top);
-	list_del(&in->list);
-	kfree(in);
+			 name, in.did, pd->st.did, in.top, pd->st.top);
+	iommu_persist_incoming_get(name, NULL, true);
 	pmpool_get_stats(pd->pool, &stats);
 	dev_info(dev, "iommu-persist: domain '%s' restored (did %u, %lu table pages)\n",
 		 name, pd->st.did, stats.nr_inuse);
@@ -792,7 +810,7 @@ static int __init iommu_persist_init(void)
 	int err;
 
 	err = kho_retrieve_subtree(IOMMU_PERSIST_ABI_FDT_NAME, &phys, &size);
-	mutex_lock(&iommu_persist_mutex);
+	mutex_lock(&iommu_persist_in_mutex);
 	if (!err) {
 		iommu_persist_received = true;
 		if (size > SZ_1M || !iommu_persist_page_ok(phys)) {
@@ -807,7 +825,7 @@ static int __init iommu_persist_init(void)
 		iommu_persist_incoming_error = "cannot retrieve state";
 		pr_err("refusing handover: cannot retrieve state: %d\n", err);
 	}
-	mutex_unlock(&iommu_persist_mutex);
+	mutex_unlock(&iommu_persist_in_mutex);
 
 	iommu_persist_debugfs_init();
 	if (!kho_is_enabled())

@@ -37,6 +37,7 @@
 #include <linux/export.h>
 #include <linux/gfp.h>
 #include <linux/jhash.h>
+#include <linux/kasan.h>
 #include <linux/kexec_handover.h>
 #include <linux/mm.h>
 #include <linux/nodemask.h>
@@ -380,6 +381,8 @@ static int pmpool_grow(struct pmpool *pool)
 	slab->rec = pmpool_rec(&pool->geo,
 			       pool->chunks[index / pool->geo.recs_per_chunk],
 			       index % pool->geo.recs_per_chunk);
+	/* Every object is free: KASAN reports any access until allocated. */
+	kasan_poison_range(folio_address(folio), folio_size(folio));
 	INIT_LIST_HEAD(&slab->list);
 	xa_store(&pool->slabs, index, slab, GFP_KERNEL);	/* no allocation */
 
@@ -560,6 +563,7 @@ void *pmpool_alloc(struct pmpool *pool, gfp_t gfp, u64 *handle)
 	if (refill)
 		queue_work(system_dfl_wq, &pool->work);
 	obj = pmpool_slab_obj(pool, slab, i);
+	kasan_unpoison_range(obj, pool->geo.obj_size);
 	if (gfp & __GFP_ZERO)
 		memset(obj, 0, pool->geo.obj_size);
 	*handle = pmpool_handle_make(pool->tag, slab->index, i);
@@ -605,6 +609,8 @@ int pmpool_free(struct pmpool *pool, u64 handle)
 				    pool->name, handle);
 		return -EINVAL;
 	}
+	/* Before the object can be handed out again by another CPU. */
+	kasan_poison_range(pmpool_slab_obj(pool, slab, i), pool->geo.obj_size);
 	__clear_bit(i, pmpool_slab_bitmap(slab));
 	if (unlikely(READ_ONCE(pool->desc->root) == handle))
 		WRITE_ONCE(pool->desc->root, 0);
@@ -867,6 +873,13 @@ int pmpool_add_restored_slab(struct pmpool *pool, unsigned int index,
 	folio->private = (void *)(unsigned long)index;
 	slab->inuse = bitmap_weight(pmpool_slab_bitmap(slab),
 				    pool->geo.objs_per_slab);
+	if (IS_ENABLED(CONFIG_KASAN)) {
+		unsigned int i;
+
+		for_each_clear_bit(i, pmpool_slab_bitmap(slab), pool->geo.objs_per_slab)
+			kasan_poison_range(pmpool_slab_obj(pool, slab, i),
+					   pool->geo.obj_size);
+	}
 	INIT_LIST_HEAD(&slab->list);
 	err = xa_err(xa_store(&pool->slabs, index, slab, GFP_KERNEL));
 	if (err) {

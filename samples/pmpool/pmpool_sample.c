@@ -13,6 +13,9 @@
  *	checks that none of the pools was handed over.
  *   insmod pmpool_sample.ko mode=destroy
  *	creates the pools, fills them, destroys them (nothing to hand over).
+ *   insmod pmpool_sample.ko mode=uaf
+ *	reads a freed pool object on purpose: a debug kernel's KASAN must
+ *	report it (a test of the debug kernel, never for production).
  *
  * One line "pmpool_sample: PASS: ..." or "pmpool_sample: FAIL: ..." says
  * how it went.
@@ -31,7 +34,7 @@
 
 static char *mode = "create";
 module_param(mode, charp, 0444);
-MODULE_PARM_DESC(mode, "create, verify, absent or destroy");
+MODULE_PARM_DESC(mode, "create, verify, absent, destroy or uaf");
 static char *skip = "";
 module_param(skip, charp, 0444);
 MODULE_PARM_DESC(skip, "verify: a pool that must have been refused; its payloads are not checked");
@@ -353,6 +356,29 @@ static void sample_destroy_all(void)
 	}
 }
 
+/* Read a freed object: KASAN reports a use-after-free inside the pool. */
+static int sample_uaf(void)
+{
+	struct pmpool *pool;
+	u64 *obj, handle;
+	u64 val;
+
+	pool = pmpool_create("sample-uaf", 64, 0);
+	if (IS_ERR(pool))
+		return PTR_ERR(pool);
+	obj = pmpool_alloc(pool, GFP_KERNEL | __GFP_ZERO, &handle);
+	if (!obj) {
+		pmpool_destroy(pool);
+		return -ENOMEM;
+	}
+	obj[1] = 0x5a5a5a5a;
+	pmpool_free(pool, handle);
+	val = READ_ONCE(obj[1]);	/* the bug KASAN must catch */
+	pr_info("INFO: read %#llx from a freed object\n", val);
+	pmpool_destroy(pool);
+	return 0;
+}
+
 static int __init pmpool_sample_init(void)
 {
 	int err;
@@ -363,6 +389,8 @@ static int __init pmpool_sample_init(void)
 		err = sample_verify();
 	} else if (!strcmp(mode, "absent")) {
 		err = sample_absent();
+	} else if (!strcmp(mode, "uaf")) {
+		err = sample_uaf();
 	} else if (!strcmp(mode, "destroy")) {
 		err = sample_create();
 		sample_destroy_all();

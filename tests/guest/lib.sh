@@ -84,3 +84,19 @@ edu() {
 		return 1
 	fi
 }
+
+# leakcheck: on a kmemleak kernel, scan and fail on any suspected leak whose
+# backtrace involves pmpool or iommu-persist (run at the end of a scenario).
+leakcheck() {
+	local k=/sys/kernel/debug/kmemleak ours n
+	[ -w $k ] || return 0
+	echo scan > $k 2>/dev/null || return 0
+	n=$(grep -c '^unreferenced object' $k)
+	ours=$(grep -E -c 'pmpool|iommu_persist|intel_persist|edu_' $k)
+	if [ "$ours" -gt 0 ]; then
+		fail "kmemleak: $n suspected leak(s), $ours backtrace line(s) in pmpool/iommu-persist"
+		grep -E -B12 'pmpool|iommu_persist|intel_persist|edu_' $k | head -40
+	else
+		info "kmemleak: $n suspected leak(s), none in pmpool/iommu-persist"
+	fi
+}
