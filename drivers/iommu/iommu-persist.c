@@ -174,29 +174,20 @@ static bool iommu_persist_page_ok(u64 phys)
 				 IORES_DESC_NONE) == REGION_INTERSECTS;
 }
 
-static int iommu_persist_fdt_u32(const void *fdt, int node, const char *name,
-				 u32 *val)
+/* A big-endian u32 or u64 property of exactly that size. */
+static int iommu_persist_fdt_uint(const void *fdt, int node, const char *name,
+				  void *val, int size)
 {
-	const fdt32_t *p;
+	const void *p;
 	int len;
 
 	p = fdt_getprop(fdt, node, name, &len);
-	if (!p || len != sizeof(*p))
+	if (!p || len != size)
 		return -EINVAL;
-	*val = fdt32_to_cpu(*p);
-	return 0;
-}
-
-static int iommu_persist_fdt_u64(const void *fdt, int node, const char *name,
-				 u64 *val)
-{
-	const fdt64_t *p;
-	int len;
-
-	p = fdt_getprop(fdt, node, name, &len);
-	if (!p || len != sizeof(*p))
-		return -EINVAL;
-	*val = fdt64_to_cpu(*p);
+	if (size == sizeof(u32))
+		*(u32 *)val = fdt32_to_cpu(*(const fdt32_t *)p);
+	else
+		*(u64 *)val = fdt64_to_cpu(*(const fdt64_t *)p);
 	return 0;
 }
 
@@ -205,8 +196,21 @@ static const char *iommu_persist_parse_dev(const void *fdt, int node,
 					   struct iommu_persist_incoming *in)
 {
 	struct iommu_persist_dev_state *st = &in->st;
+	const struct {
+		const char *name;
+		void *val;
+		int size;
+	} props[] = {
+		{ IOMMU_PERSIST_ABI_PROP_SBDF, &st->sbdf, sizeof(st->sbdf) },
+		{ IOMMU_PERSIST_ABI_PROP_UNIT, &st->unit, sizeof(st->unit) },
+		{ IOMMU_PERSIST_ABI_PROP_DID, &st->did, sizeof(st->did) },
+		{ IOMMU_PERSIST_ABI_PROP_TOP, &st->top, sizeof(st->top) },
+		{ IOMMU_PERSIST_ABI_PROP_FORMAT, &st->format, sizeof(st->format) },
+		{ IOMMU_PERSIST_ABI_PROP_ROOT, &st->root, sizeof(st->root) },
+		{ IOMMU_PERSIST_ABI_PROP_CONTEXT, &st->context, sizeof(st->context) },
+	};
 	const char *name, *driver;
-	int len;
+	int i, len;
 
 	name = fdt_getprop(fdt, node, IOMMU_PERSIST_ABI_PROP_NAME, &len);
 	if (!name || len < 2 || len > IOMMU_PERSIST_ABI_NAME_MAX ||
@@ -218,14 +222,10 @@ static const char *iommu_persist_parse_dev(const void *fdt, int node,
 		return "driver missing";
 	if (!iommu_persist_drv || strcmp(driver, iommu_persist_drv->name))
 		return "state of an IOMMU driver this kernel does not have";
-	if (iommu_persist_fdt_u32(fdt, node, IOMMU_PERSIST_ABI_PROP_SBDF, &st->sbdf) ||
-	    iommu_persist_fdt_u64(fdt, node, IOMMU_PERSIST_ABI_PROP_UNIT, &st->unit) ||
-	    iommu_persist_fdt_u32(fdt, node, IOMMU_PERSIST_ABI_PROP_DID, &st->did) ||
-	    iommu_persist_fdt_u64(fdt, node, IOMMU_PERSIST_ABI_PROP_TOP, &st->top) ||
-	    iommu_persist_fdt_u32(fdt, node, IOMMU_PERSIST_ABI_PROP_FORMAT, &st->format) ||
-	    iommu_persist_fdt_u64(fdt, node, IOMMU_PERSIST_ABI_PROP_ROOT, &st->root) ||
-	    iommu_persist_fdt_u64(fdt, node, IOMMU_PERSIST_ABI_PROP_CONTEXT, &st->context))
-		return "property missing or of the wrong size";
+	for (i = 0; i < ARRAY_SIZE(props); i++)
+		if (iommu_persist_fdt_uint(fdt, node, props[i].name, props[i].val,
+					   props[i].size))
+			return "property missing or of the wrong size";
 	if (st->did > U16_MAX)
 		return "domain ID out of range";
 	if (!iommu_persist_page_ok(st->top) || !iommu_persist_page_ok(st->root) ||

@@ -37,23 +37,26 @@ kexec_next() {
 # meminfo FIELD: value in kB from /proc/meminfo.
 meminfo() { awk -v f="$1:" '$1 == f { print $2 }' /proc/meminfo; }
 
-# sample MODE [PARAM=VALUE...]: load the pmpool sample module; PASS if it
-# loads (it refuses to load when its own checks fail).
-sample() {
-	local mode=$1 ko
-	shift
-	ko=$(find /lib/modules -name pmpool_sample.ko | head -1)
+# load_module NAME MODE [PARAM=VALUE...]: insmod NAME.ko mode=MODE; PASS if
+# it loads (our modules refuse to load when their own checks fail).
+load_module() {
+	local name=$1 mode=$2 ko
+	shift 2
+	ko=$(find /lib/modules -name "$name.ko" | head -1)
 	if [ -z "$ko" ]; then
-		fail "pmpool_sample.ko not in the initramfs"
+		fail "$name.ko not in the initramfs"
 		return 1
 	fi
 	if insmod "$ko" mode="$mode" "$@"; then
-		pass "pmpool_sample mode=$mode $*"
+		pass "$name mode=$mode $*"
 	else
-		fail "pmpool_sample mode=$mode $* refused to load"
+		fail "$name mode=$mode $* refused to load"
 		return 1
 	fi
 }
+
+# sample MODE ...: the pmpool sample (a linked structure over four pools).
+sample() { load_module pmpool_sample "$@"; }
 
 # pools: print /sys/kernel/debug/pmpool/pools, prefixed for the log.
 pools() {
@@ -68,22 +71,8 @@ bench() {
 	}
 }
 
-# edu MODE [PARAM=VALUE...]: load the iommu-persist edu sample driver.
-edu() {
-	local mode=$1 ko
-	shift
-	ko=$(find /lib/modules -name iommu_persist_edu.ko | head -1)
-	if [ -z "$ko" ]; then
-		fail "iommu_persist_edu.ko not in the initramfs"
-		return 1
-	fi
-	if insmod "$ko" mode="$mode" "$@"; then
-		pass "iommu_persist_edu mode=$mode $*"
-	else
-		fail "iommu_persist_edu mode=$mode $* refused to load"
-		return 1
-	fi
-}
+# edu MODE ...: the iommu-persist sample driver for QEMU's edu device.
+edu() { load_module iommu_persist_edu "$@"; }
 
 # leakcheck: on a kmemleak kernel, scan and fail on any suspected leak whose
 # backtrace involves pmpool or iommu-persist (run at the end of a scenario).
