@@ -467,9 +467,19 @@ static int iommu_persist_check(struct device *dev, const char *name)
 	return 0;
 }
 
-static void iommu_persist_pool_name(char *buf, const char *name)
+/* A new persistent domain record; @pool gets the page-table pool's name. */
+static struct iommu_persist_domain *iommu_persist_pd_new(struct device *dev,
+							 const char *name,
+							 char *pool)
 {
-	snprintf(buf, PMPOOL_NAME_MAX + 1, IOMMU_PERSIST_ABI_POOL_PREFIX "%s", name);
+	struct iommu_persist_domain *pd = kzalloc_obj(*pd, GFP_KERNEL);
+
+	if (pd) {
+		strscpy(pd->name, name);
+		pd->dev = dev;
+	}
+	snprintf(pool, PMPOOL_NAME_MAX + 1, IOMMU_PERSIST_ABI_POOL_PREFIX "%s", name);
+	return pd;
 }
 
 /* Attach, preserve and publish @pd; undoes everything it did on error. */
@@ -537,12 +547,9 @@ struct iommu_domain *iommu_persist_domain_alloc(struct device *dev,
 	if (iommu_persist_find(dev, name) ||
 	    iommu_persist_incoming_get(name, NULL, false))
 		return ERR_PTR(-EEXIST);
-	pd = kzalloc_obj(*pd, GFP_KERNEL);
+	pd = iommu_persist_pd_new(dev, name, pool);
 	if (!pd)
 		return ERR_PTR(-ENOMEM);
-	strscpy(pd->name, name);
-	pd->dev = dev;
-	iommu_persist_pool_name(pool, name);
 	pd->pool = pmpool_create(pool, PAGE_SIZE, PMPOOL_F_FOLIO_PER_OBJ);
 	if (PTR_ERR(pd->pool) == -EEXIST && !pmpool_discard(pool)) {
 		/*
@@ -618,12 +625,9 @@ struct iommu_domain *iommu_persist_restore(struct device *dev, const char *name)
 	if (iommu_persist_find(dev, NULL))
 		return ERR_PTR(-EEXIST);
 
-	pd = kzalloc_obj(*pd, GFP_KERNEL);
+	pd = iommu_persist_pd_new(dev, name, pool);
 	if (!pd)
 		return ERR_PTR(-ENOMEM);
-	strscpy(pd->name, name);
-	pd->dev = dev;
-	iommu_persist_pool_name(pool, name);
 	pd->pool = pmpool_restore(pool);
 	if (IS_ERR(pd->pool)) {
 		err = PTR_ERR(pd->pool);

@@ -410,13 +410,14 @@ bool intel_persist_adopt(struct intel_iommu *iommu)
 		pr_warn("%s: root table was not preserved\n", iommu->name);
 	iommu->root_entry = phys_to_virt(st[0].root);
 	for (i = 0; i < n; i++) {
-		if (!unit->ctx_refs[PCI_BUS_NUM(st[i].sbdf)]++ &&
+		/* One context table per bus: restore it with its first device. */
+		if (find_next_bit(unit->adopted, 1 << 16, PCI_BUS_NUM(st[i].sbdf) << 8) >=
+		    (PCI_BUS_NUM(st[i].sbdf) + 1) << 8 &&
 		    !kho_restore_folio(st[i].context))
 			pr_warn("%s: context table was not preserved\n", iommu->name);
 		set_bit(st[i].sbdf & 0xffff, unit->adopted);
 		ida_alloc_range(&iommu->domain_ida, st[i].did, st[i].did, GFP_KERNEL);
 	}
-	memset(unit->ctx_refs, 0, sizeof(unit->ctx_refs));
 	intel_persist_scrub(iommu, unit->adopted);
 	pr_info("%s: adopted translation of %d persisted device(s) from the previous kernel\n",
 		iommu->name, n);
