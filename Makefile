@@ -23,7 +23,7 @@ OBJ_DEBUG  := $(BUILD)/obj-debug
 R          ?= 3
 SPARSE     := $(HOME)/.cache/pmpool/sparse/sparse
 
-.PHONY: all deps kernel kernel-bench kernel-debug test test-fast demo check bench clean distclean
+.PHONY: all deps kernel kernel-bench kernel-debug test test-full test-fast demo check bench clean distclean
 
 all: test
 
@@ -44,6 +44,11 @@ kernel-debug: deps
 # The tests run on the debug kernel; `make test-fast` on the plain one.
 test: deps kernel-debug
 	@PMPOOL_SPARSE=$(SPARSE) scripts/run-tests.sh $(OBJ_DEBUG) $(T)
+
+# Every repetition in full (10 chained kexecs, 5 kexecs under load); make
+# test (CI) runs the same cases with fewer repetitions.
+test-full: deps kernel-debug
+	@PMTEST_FULL=1 PMPOOL_SPARSE=$(SPARSE) scripts/run-tests.sh $(OBJ_DEBUG) $(T)
 
 test-fast: deps kernel
 	@PMPOOL_SPARSE=$(SPARSE) scripts/run-tests.sh $(OBJ) $(T)

@@ -184,6 +184,48 @@ static void pmpool_test_handles(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, b->nr_inuse, 1UL);
 }
 
+/*
+ * Use after destroy, by handle: a pool destroyed and created again under
+ * the same name gets a new tag, so the old pool's handles are refused by
+ * the new one (map gives NULL, free -EINVAL) instead of reaching objects
+ * that now belong to someone else; the name itself is free for restore
+ * purposes (never handed over).
+ */
+static void pmpool_test_use_after_destroy(struct kunit *test)
+{
+	struct pmpool *old, *new;
+	u64 stale[4], fresh[4];
+	unsigned int i;
+	u16 old_tag;
+
+	old = pmpool_create("kt-uad", 64, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, old);
+	for (i = 0; i < ARRAY_SIZE(stale); i++)
+		KUNIT_ASSERT_NOT_NULL(test, pmpool_alloc(old, GFP_KERNEL, &stale[i]));
+	old_tag = old->tag;
+	pmpool_destroy(old);
+
+	new = pmpool_test_create(test, "kt-uad", 64);
+	KUNIT_EXPECT_NE(test, new->tag, old_tag);
+	/* Same slab numbers and object indices as the stale handles. */
+	for (i = 0; i < ARRAY_SIZE(fresh); i++) {
+		u64 *o = pmpool_alloc(new, GFP_KERNEL, &fresh[i]);
+
+		KUNIT_ASSERT_NOT_NULL(test, o);
+		*o = fresh[i];
+		KUNIT_EXPECT_EQ(test, fresh[i] & ~GENMASK_ULL(63, PMPOOL_ABI_HANDLE_TAG_SHIFT),
+				stale[i] & ~GENMASK_ULL(63, PMPOOL_ABI_HANDLE_TAG_SHIFT));
+	}
+	for (i = 0; i < ARRAY_SIZE(stale); i++) {
+		KUNIT_EXPECT_NULL(test, pmpool_map(new, stale[i]));
+		KUNIT_EXPECT_EQ(test, -EINVAL, pmpool_free(new, stale[i]));
+	}
+	KUNIT_EXPECT_EQ(test, new->nr_inuse, (unsigned long)ARRAY_SIZE(fresh));
+	for (i = 0; i < ARRAY_SIZE(fresh); i++)
+		KUNIT_EXPECT_EQ(test, *(u64 *)pmpool_map(new, fresh[i]), fresh[i]);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(pmpool_restore("kt-uad")), -ENOENT);
+}
+
 static void pmpool_test_folio_per_obj(struct kunit *test)
 {
 	struct pmpool_geometry geo;
@@ -781,6 +823,7 @@ static struct kunit_case pmpool_alloc_cases[] = {
 	KUNIT_CASE_PARAM(pmpool_test_alloc_free, pmpool_size_gen_params),
 	KUNIT_CASE(pmpool_test_zero),
 	KUNIT_CASE(pmpool_test_handles),
+	KUNIT_CASE(pmpool_test_use_after_destroy),
 	KUNIT_CASE(pmpool_test_folio_per_obj),
 	KUNIT_CASE(pmpool_test_virt_to_handle),
 	KUNIT_CASE(pmpool_test_root),

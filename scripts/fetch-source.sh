@@ -18,7 +18,9 @@ if [ -f "$out/.pristine-ok" ]; then
 fi
 
 deb="$CACHE/linux-source-7.2_${PIN_VERSION}_all.deb"
-verify() { echo "$PIN_SHA256  $1" | sha256sum -c --quiet - 2>/dev/null; }
+# shellcheck source=scripts/apt-lib.sh
+. "$(dirname "$0")/apt-lib.sh"
+verify() { sha256_ok "$PIN_SHA256" "$1"; }
 
 if [ -f "$deb" ] && ! verify "$deb"; then
 	echo "fetch-source: cached $deb fails sha256, removing" >&2
@@ -27,23 +29,8 @@ fi
 
 if [ ! -f "$deb" ]; then
 	d="$out/apt"
-	mkdir -p "$d/lists/partial" "$d/cache/archives/partial" "$d/dl"
-	srcfile=/etc/apt/sources.list.d/debian.sources
-	if [ -f "$srcfile" ]; then
-		mirror=$(awk '/^URIs:/{print $2; exit}' "$srcfile")
-	else
-		mirror=$(awk '$1=="deb"{for(i=2;i<=NF;i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' /etc/apt/sources.list)
-	fi
-	[ -n "$mirror" ] || { echo "fetch-source: no Debian mirror found in apt sources" >&2; exit 1; }
-	kr=/usr/share/keyrings/debian-archive-keyring.gpg
-	: > "$d/sources.list"
-	for suite in sid forky trixie-backports; do
-		echo "deb [signed-by=$kr] $mirror $suite main" >> "$d/sources.list"
-	done
-	opts=(-o Dir::Etc::SourceList="$d/sources.list" -o Dir::Etc::SourceParts=/dev/null
-	      -o Dir::State::Lists="$d/lists" -o Dir::Cache="$d/cache"
-	      -o Dir::State::Status=/var/lib/dpkg/status -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
-	apt-get "${opts[@]}" -qq update
+	apt_private "$d"
+	opts=("${APT_OPTS[@]}")
 	if (cd "$d/dl" && apt-get "${opts[@]}" -qq download "linux-source-7.2=$PIN_VERSION"); then
 		f=$(ls "$d"/dl/linux-source-7.2_*.deb)
 		if ! verify "$f"; then

@@ -4,7 +4,8 @@
 # Usage: run-scenario.sh <scenario-dir> <kernel-objdir> <results-file>
 #
 # A scenario is a directory with:
-#   conf     shell variables (all optional):
+#   conf     shell variables (all optional); PMTEST_FULL=1 (make test-full)
+#            asks for the full number of repetitions where CI runs fewer:
 #              BOOTS=N          boots expected (boot N must print its "end")
 #              TIMEOUT=S        wall-clock limit for the whole QEMU run
 #              MEM=1G SMP=2     guest size
@@ -14,6 +15,8 @@
 #              REJECT=(re ...)  extra regexes that must not appear
 #              ALLOW=(re ...)   log lines matching these are exempt from REJECT
 #              KUNIT=1          enable built-in KUnit suites, count their cases
+#              STOCK_KERNEL=1   put Debian's stock 7.2.13 kernel in the
+#                               initramfs as /stock-kernel (kexec target)
 #              EXPECT_FAIL=1    runner self-test: the run itself must be judged FAIL
 #   boot1, boot2, ...  shell fragments sourced by /init in that boot
 #   any other files   copied to /scenario/ in the guest
@@ -28,6 +31,7 @@ logdir=$top/build/logs; mkdir -p "$logdir"
 log=$logdir/$name.log
 
 BOOTS=1 TIMEOUT=120 TIMEOUT_FIXED=0 MEM=1G SMP=2 QEMU_EXTRA="" CMDLINE_EXTRA="" KUNIT=0 EXPECT_FAIL=0
+STOCK_KERNEL=0
 EXPECT=() REJECT=() ALLOW=()
 # shellcheck disable=SC1091
 . "$sdir/conf"
@@ -55,6 +59,10 @@ if [ ! -x "$helper" ] || [ "$top/tests/guest/kexec-next.c" -nt "$helper" ]; then
 fi
 cp "$helper" "$stage/bin/kexec-next"
 cp "$obj/arch/x86/boot/bzImage" "$stage/kernel"
+if [ "$STOCK_KERNEL" = 1 ]; then
+	"$top/scripts/fetch-stock-kernel.sh" "$top/build/stock" >/dev/null
+	cp "$top/build/stock/vmlinuz" "$stage/stock-kernel"
+fi
 if [ -d "$obj/modinst/lib/modules" ]; then
 	cp -a "$obj/modinst/lib/modules" "$stage/lib/"
 fi
@@ -62,6 +70,7 @@ cp -a "$sdir"/. "$stage/scenario/"
 cmdline="console=ttyS0 panic=-1 retain_initrd loglevel=7 $CMDLINE_EXTRA"
 [ "$KUNIT" = 1 ] && cmdline="$cmdline kunit.enable=1"
 echo "$cmdline" > "$stage/scenario/cmdline"
+echo "$BOOTS" > "$stage/scenario/boots"	# the last boot, for chained scenarios
 initrd=$top/build/initramfs/$name.cpio
 (cd "$stage" && find . | cpio -o -H newc --quiet -R 0:0) > "$initrd"
 

@@ -89,4 +89,5 @@ void __init pmpool_debugfs_init(void)
 			    &pmpool_pools_fops);
 	debugfs_create_file("discard", 0200, pmpool_debugfs_dir, NULL,
 			    &pmpool_discard_fops);
+	pmpool_fault_debugfs_init(pmpool_debugfs_dir);
 }

@@ -31,21 +31,26 @@
  * the next kexec or reboot.
  *
  * The directory is rewritten in place (one memcpy()) when a pool is
- * created, destroyed, restored or discarded.  A kexec racing with that copy
- * may hand over a torn directory, which the next kernel most likely
- * refuses, but in a rare case could pair one pool's name with another's
- * descriptor of the same geometry.  Callers therefore do not change the set
- * of pools concurrently with the reboot.  Allocation, free and root
- * updates may race with the kexec freely.
+ * created, destroyed, restored or discarded, under pmpool_mutex.  When a
+ * kexec (or any reboot) begins, a reboot notifier takes the mutex once and
+ * freezes the directory: it is then never rewritten, so the next kernel
+ * gets it whole even if a CPU is stopped in the middle of a pool operation.
+ * The set of pools handed over is the one at that moment: a pool created or
+ * restored later is volatile, and a handed-over pool destroyed later keeps
+ * its memory for the next kernel.  Allocation, free and root updates may
+ * race with the kexec freely: each is one store to preserved memory.
  */
 
 #define pr_fmt(fmt) "pmpool: " fmt
 
+#include <kunit/visibility.h>
+#include <linux/fault-inject.h>
 #include <linux/init.h>
 #include <linux/ioport.h>
 #include <linux/kexec_handover.h>
 #include <linux/libfdt.h>
 #include <linux/mm.h>
+#include <linux/reboot.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/string.h>
@@ -58,16 +63,49 @@ static_assert(PMPOOL_F_FOLIO_PER_OBJ == PMPOOL_ABI_F_FOLIO_PER_OBJ);
 #define PMPOOL_FDT_SIZE		SZ_64K
 static void *pmpool_fdt_out;
 static void *pmpool_fdt_scratch;
+/*
+ * The compatible string written and accepted.  Only the test hooks change
+ * it (pmpool_test_abi_bump), to act as a build with the next ABI version.
+ */
+const char *pmpool_abi_compat = PMPOOL_ABI_COMPATIBLE;
+/* A reboot has begun: the directory is final (under pmpool_mutex). */
+static bool pmpool_frozen;
 
 /**
  * pmpool_handover_active() - whether new pools are handed over
  *
- * Return: true once pmpool has registered its directory with KHO.
+ * Return: true once pmpool has registered its directory with KHO, until
+ * a reboot freezes it.
  */
 bool pmpool_handover_active(void)
 {
-	return pmpool_fdt_out;
+	return pmpool_fdt_out && !pmpool_frozen;
 }
+
+/**
+ * pmpool_handover_frozen() - whether the directory is final
+ *
+ * Context: under pmpool_mutex.
+ * Return: true once a reboot has begun.
+ */
+bool pmpool_handover_frozen(void)
+{
+	lockdep_assert_held(&pmpool_mutex);
+	return pmpool_frozen;
+}
+
+static int pmpool_reboot_notify(struct notifier_block *nb,
+				unsigned long action, void *data)
+{
+	mutex_lock(&pmpool_mutex);
+	pmpool_frozen = true;
+	mutex_unlock(&pmpool_mutex);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block pmpool_reboot_nb = {
+	.notifier_call = pmpool_reboot_notify,
+};
 
 /* Where our outgoing directory is, for the KUnit suite. */
 int pmpool_fdt_out_get(phys_addr_t *phys, size_t *size)
@@ -79,9 +117,63 @@ int pmpool_fdt_out_get(phys_addr_t *phys, size_t *size)
 	return 0;
 }
 
+/* KHO refused to preserve memory (it ran out of its own): for the tests. */
+static atomic_long_t pmpool_nr_kho_errors;
+
+/**
+ * pmpool_kho_errors() - how often KHO failed to preserve pool memory
+ *
+ * Each failure was returned to the caller as -ENOMEM; the fault-injection
+ * tests use this to show that they reached KHO's allocations too.
+ *
+ * Return: the number of failed kho_preserve_folio()/kho_preserve_pages().
+ */
+unsigned long pmpool_kho_errors(void)
+{
+	return atomic_long_read(&pmpool_nr_kho_errors);
+}
+EXPORT_SYMBOL_IF_KUNIT(pmpool_kho_errors);
+
+#ifdef CONFIG_FAULT_INJECTION
+/*
+ * fail_kho: KHO refusing to preserve pool memory, on demand.  KHO's own
+ * allocations happen only when its tracking tree grows, which a test cannot
+ * steer; this point sits where their failure would surface and takes part
+ * in fail-nth sweeps like every slab and page allocation.
+ */
+static DECLARE_FAULT_ATTR(pmpool_fail_kho);
+
+static bool pmpool_kho_should_fail(void)
+{
+	return should_fail_ex(&pmpool_fail_kho, 1, FAULT_NOWARN);
+}
+
+void pmpool_fault_debugfs_init(struct dentry *dir)
+{
+	fault_create_debugfs_attr("fail_kho", dir, &pmpool_fail_kho);
+}
+#else
+static bool pmpool_kho_should_fail(void)
+{
+	return false;
+}
+
+void pmpool_fault_debugfs_init(struct dentry *dir) { }
+#endif
+
+/* kho_preserve_folio(), counted when it fails. */
+static int pmpool_kho_preserve(struct folio *folio)
+{
+	int err = pmpool_kho_should_fail() ? -ENOMEM : kho_preserve_folio(folio);
+
+	if (err)
+		atomic_long_inc(&pmpool_nr_kho_errors);
+	return err;
+}
+
 int pmpool_preserve_folio(struct pmpool *pool, struct folio *folio)
 {
-	return pool->persistent ? kho_preserve_folio(folio) : 0;
+	return pool->persistent ? pmpool_kho_preserve(folio) : 0;
 }
 
 void pmpool_unpreserve_folio(struct pmpool *pool, struct folio *folio)
@@ -126,12 +218,12 @@ int pmpool_handover_update(void)
 	int err;
 
 	lockdep_assert_held(&pmpool_mutex);
-	if (!pmpool_fdt_out)
+	if (!pmpool_fdt_out || pmpool_frozen)
 		return 0;
 	err = fdt_create(fdt, PMPOOL_FDT_SIZE);
 	err |= fdt_finish_reservemap(fdt);
 	err |= fdt_begin_node(fdt, "");
-	err |= fdt_property_string(fdt, "compatible", PMPOOL_ABI_COMPATIBLE);
+	err |= fdt_property_string(fdt, "compatible", pmpool_abi_compat);
 	list_for_each_entry(pool, &pmpool_pools, list)
 		if (pool->persistent)
 			err |= pmpool_fdt_add_pool(fdt, pool);
@@ -453,16 +545,20 @@ int pmpool_parse_handover(const void *fdt, size_t size,
 			  struct list_head *incoming)
 {
 	struct pmpool_incoming *in, *other;
-	int node, err;
+	int node, err, len;
 
 	if (size < sizeof(struct fdt_header) || fdt_check_header(fdt) ||
 	    fdt_totalsize(fdt) > size) {
 		pr_err("refusing handover: directory is not a valid FDT\n");
 		return -EINVAL;
 	}
-	if (fdt_node_check_compatible(fdt, 0, PMPOOL_ABI_COMPATIBLE)) {
-		pr_err("refusing handover: directory is not compatible with %s\n",
-		       PMPOOL_ABI_COMPATIBLE);
+	if (fdt_node_check_compatible(fdt, 0, pmpool_abi_compat)) {
+		const char *compat = fdt_getprop(fdt, 0, "compatible", &len);
+
+		if (!compat || len < 1 || compat[len - 1])
+			compat = "(none)";
+		pr_err("refusing handover: directory is %.32s, this kernel reads %s only\n",
+		       compat, pmpool_abi_compat);
 		return -EINVAL;
 	}
 
@@ -508,76 +604,107 @@ static struct pmpool_incoming *pmpool_incoming_find(const char *name)
 	return NULL;
 }
 
-/* Hands restored folios back to the page allocator on a failed restore. */
-static void pmpool_restore_unwind(struct pmpool *pool, struct folio **folios,
-				  unsigned long n)
+/* The descriptor, chunk and slab ranges of @in, in that order. */
+static struct pmpool_range *pmpool_incoming_range_array(struct pmpool_incoming *in,
+							unsigned long *n)
 {
-	while (n--)
-		folio_put(folios[n]);
-	pmpool_free_struct(pool);
+	struct pmpool_range *r;
+
+	*n = pmpool_incoming_ranges(in, NULL);
+	r = kvmalloc_array(*n, sizeof(*r), GFP_KERNEL);
+	if (r)
+		pmpool_incoming_ranges(in, r);
+	return r;
 }
 
-/* Make every folio of a restored pool persistent again, for the next kexec. */
-static int pmpool_represerve(struct pmpool *pool, struct folio **folios,
-			     unsigned long n)
+static unsigned long pmpool_range_pages(const struct pmpool_range *r)
+{
+	return (r->end - r->start) >> PAGE_SHIFT;
+}
+
+static void pmpool_unpreserve_ranges(const struct pmpool_range *r,
+				     unsigned long n)
+{
+	while (n--)
+		kho_unpreserve_pages(phys_to_page(r[n].start),
+				     pmpool_range_pages(&r[n]));
+}
+
+/*
+ * Preserve a restored pool's memory for the next kexec.  KHO needs only the
+ * PFNs, so this runs before the folios are taken back: a failure (KHO
+ * allocates its tracking nodes) leaves the incoming pool untouched and the
+ * restore can be retried.  Each range is one naturally aligned block, so
+ * KHO records it with the order the slab or chunk folio has.
+ */
+static int pmpool_represerve(const struct pmpool_range *r, unsigned long n)
 {
 	unsigned long i;
 	int err;
 
-	if (!pool->persistent)
-		return 0;
 	for (i = 0; i < n; i++) {
-		err = kho_preserve_folio(folios[i]);
+		err = pmpool_kho_should_fail() ? -ENOMEM :
+		      kho_preserve_pages(phys_to_page(r[i].start),
+					 pmpool_range_pages(&r[i]));
 		if (err) {
-			while (i--)
-				kho_unpreserve_folio(folios[i]);
+			atomic_long_inc(&pmpool_nr_kho_errors);
+			pmpool_unpreserve_ranges(r, i);
 			return err;
 		}
 	}
 	return 0;
 }
 
-/* Restores every folio of @in; folios[] gets them, desc first. */
-static int pmpool_restore_folios(struct pmpool_incoming *in,
-				 struct folio **folios, unsigned long *n)
+/*
+ * Take every range of @in back from KHO.  Allocates nothing; fails only if
+ * KHO and the validated directory disagree, and then gives back what it
+ * took and marks the pool refused.
+ */
+static int pmpool_restore_ranges(struct pmpool_incoming *in,
+				 const struct pmpool_range *r, unsigned long n)
 {
-	const struct pmpool_geometry *geo = &in->geo;
-	struct pmpool_desc_ser *desc = phys_to_virt(in->desc_phys);
-	unsigned int c, r;
+	struct folio *folio;
+	unsigned long i;
 
-	*n = 0;
-	folios[*n] = kho_restore_folio(in->desc_phys);
-	if (!folios[*n] || folio_order(folios[*n]) != 0)
-		goto fail;
-	(*n)++;
-	for (c = 0; c < desc->nr_chunks; c++) {
-		void *chunk = phys_to_virt(desc->chunks[c]);
-
-		folios[*n] = kho_restore_folio(desc->chunks[c]);
-		if (!folios[*n] || folio_order(folios[*n]) != PMPOOL_ABI_CHUNK_ORDER)
-			goto fail;
-		(*n)++;
-		for (r = 0; r < geo->recs_per_chunk; r++) {
-			struct pmpool_slab_ser *rec = pmpool_rec(geo, chunk, r);
-
-			if (!rec->phys)
-				continue;
-			folios[*n] = kho_restore_folio(rec->phys);
-			if (!folios[*n] || folio_order(folios[*n]) != geo->slab_order)
-				goto fail;
-			(*n)++;
+	for (i = 0; i < n; i++) {
+		folio = kho_restore_folio(r[i].start);
+		if (folio && folio_nr_pages(folio) == pmpool_range_pages(&r[i]))
+			continue;
+		if (folio) {
+			folio_put(folio);
+			in->error = "preserved folio has the wrong order";
+		} else {
+			in->error = "KHO has no preserved folio at a validated address";
 		}
+		while (i--)
+			folio_put(pfn_folio(PHYS_PFN(r[i].start)));
+		return -EIO;
 	}
 	return 0;
-fail:
-	if (folios[*n]) {
-		/* Restored by KHO but not what we preserved: give it back too. */
-		(*n)++;
-		in->error = "preserved folio has the wrong order";
-	} else {
-		in->error = "KHO has no preserved folio at a validated address";
+}
+
+/* Restore, step 1: pointers and slab bookkeeping, from the records in place. */
+static int pmpool_restore_prepare(struct pmpool *pool)
+{
+	const struct pmpool_geometry *geo = &pool->geo;
+	unsigned int c, nr_recs;
+	int err;
+
+	for (c = 0; c < pool->desc->nr_chunks; c++)
+		pool->chunks[c] = phys_to_virt(pool->desc->chunks[c]);
+	nr_recs = pool->desc->nr_chunks * geo->recs_per_chunk;
+	for (c = 0; c < nr_recs; c++) {
+		struct pmpool_slab_ser *rec;
+
+		rec = pmpool_rec(geo, pool->chunks[c / geo->recs_per_chunk],
+				 c % geo->recs_per_chunk);
+		if (!rec->phys)
+			continue;
+		err = pmpool_restored_slab_prepare(pool, c, rec);
+		if (err)
+			return err;
 	}
-	return -EIO;
+	return 0;
 }
 
 /**
@@ -601,11 +728,10 @@ fail:
  */
 struct pmpool *pmpool_restore(const char *name)
 {
+	struct pmpool_range *r = NULL;
 	struct pmpool_incoming *in;
-	struct folio **folios;
 	struct pmpool *pool;
-	unsigned long n = 0;
-	unsigned int c;
+	unsigned long n, i;
 	int err;
 
 	if (!name)
@@ -627,36 +753,34 @@ struct pmpool *pmpool_restore(const char *name)
 	pool = pmpool_alloc_struct(in->name, in->tag, in->nid, &in->geo);
 	if (!pool)
 		goto out_unlock;
-	folios = kvmalloc_array(1 + PMPOOL_ABI_MAX_CHUNKS + in->nr_slabs,
-				sizeof(*folios), GFP_KERNEL | __GFP_ZERO);
-	if (!folios) {
-		pmpool_free_struct(pool);
-		goto out_unlock;
-	}
-	err = pmpool_restore_folios(in, folios, &n);
+	pool->desc = phys_to_virt(in->desc_phys);
+	r = pmpool_incoming_range_array(in, &n);
+	if (!r)
+		goto out_free;
+	/*
+	 * Everything that can fail for want of memory runs before KHO gives a
+	 * page back, so that a failed restore leaves the incoming pool as it
+	 * was and can be retried.
+	 */
+	err = pmpool_restore_prepare(pool);
 	if (err)
-		goto out_unwind;
-
-	pool->restored = true;
-	pool->desc = folio_address(folios[0]);
-	for (c = 0; c < pool->desc->nr_chunks; c++)
-		pool->chunks[c] = phys_to_virt(pool->desc->chunks[c]);
-	for (c = 0; c < pool->desc->nr_chunks * pool->geo.recs_per_chunk; c++) {
-		struct pmpool_slab_ser *rec;
-
-		rec = pmpool_rec(&pool->geo, pool->chunks[c / pool->geo.recs_per_chunk],
-				 c % pool->geo.recs_per_chunk);
-		if (!rec->phys)
-			continue;
-		err = pmpool_add_restored_slab(pool, c,
-					       page_folio(phys_to_page(rec->phys)),
-					       rec);
+		goto out_free;
+	if (pool->persistent) {
+		err = pmpool_represerve(r, n);
 		if (err)
-			goto out_unwind_slabs;
+			goto out_free;
 	}
-	err = pmpool_represerve(pool, folios, n);
-	if (err)
-		goto out_unwind_slabs;
+	err = pmpool_restore_ranges(in, r, n);
+	if (err) {
+		pr_err("%s: restore failed: %s\n", name, in->error);
+		if (pool->persistent)
+			pmpool_unpreserve_ranges(r, n);
+		goto out_free;
+	}
+	pmpool_restored_slabs_init(pool);
+	pool->restored = true;
+	for (i = 0; i < n; i++)
+		atomic_long_add(pmpool_range_pages(&r[i]), &pmpool_nr_pages);
 
 	list_del(&in->list);
 	kfree(in);
@@ -665,26 +789,14 @@ struct pmpool *pmpool_restore(const char *name)
 	if (err)
 		pr_warn("%s: restored but not handed over again: %d\n", name, err);
 	mutex_unlock(&pmpool_mutex);
-	kvfree(folios);
+	kvfree(r);
 	pr_debug("restored pool '%s': %lu objects of %u bytes in %lu slabs\n",
 		 pool->name, pool->nr_inuse, pool->geo.obj_size, pool->nr_slabs);
 	return pool;
 
-out_unwind_slabs:
-	{
-		struct pmpool_slab *slab;
-		unsigned long index;
-
-		xa_for_each(&pool->slabs, index, slab)
-			kfree(slab);
-	}
-out_unwind:
-	pr_err("%s: restore failed: %s (%d)\n", name,
-	       in->error ?: "out of memory", err);
-	if (!in->error)
-		in->error = "restore failed";
-	pmpool_restore_unwind(pool, folios, n);
-	kvfree(folios);
+out_free:
+	kvfree(r);
+	pmpool_free_struct(pool);
 out_unlock:
 	mutex_unlock(&pmpool_mutex);
 	return ERR_PTR(err);
@@ -710,8 +822,8 @@ EXPORT_SYMBOL_GPL(pmpool_restore);
 int pmpool_discard(const char *name)
 {
 	struct pmpool_incoming *in;
-	struct folio **folios;
-	unsigned long n = 0;
+	struct pmpool_range *r;
+	unsigned long n, i;
 	int err;
 
 	if (!name)
@@ -725,14 +837,13 @@ int pmpool_discard(const char *name)
 	if (in->error)
 		goto out_unlock;
 	err = -ENOMEM;
-	folios = kvmalloc_array(1 + PMPOOL_ABI_MAX_CHUNKS + in->nr_slabs,
-				sizeof(*folios), GFP_KERNEL | __GFP_ZERO);
-	if (!folios)
+	r = pmpool_incoming_range_array(in, &n);
+	if (!r)
 		goto out_unlock;
-	err = pmpool_restore_folios(in, folios, &n);
-	while (n--)
-		folio_put(folios[n]);
-	kvfree(folios);
+	err = pmpool_restore_ranges(in, r, n);
+	for (i = 0; !err && i < n; i++)
+		folio_put(pfn_folio(PHYS_PFN(r[i].start)));
+	kvfree(r);
 	if (!err) {
 		pr_info("discarded pool '%s': %lu slabs of order %u\n",
 			in->name, in->nr_slabs, in->geo.slab_order);
@@ -791,8 +902,10 @@ void __init pmpool_handover_init(void)
 	if (err)
 		goto fail;
 	err = kho_add_subtree(PMPOOL_ABI_FDT_NAME, pmpool_fdt_out, PMPOOL_FDT_SIZE);
-	if (!err)
+	if (!err) {
+		register_reboot_notifier(&pmpool_reboot_nb);
 		return;
+	}
 fail:
 	pr_err("cannot register with KHO: new pools are volatile\n");
 	if (!IS_ERR_OR_NULL(pmpool_fdt_out))

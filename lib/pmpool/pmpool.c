@@ -37,6 +37,7 @@
 #include <linux/export.h>
 #include <linux/gfp.h>
 #include <linux/jhash.h>
+#include <kunit/visibility.h>
 #include <linux/kasan.h>
 #include <linux/kexec_handover.h>
 #include <linux/mm.h>
@@ -51,6 +52,8 @@
 DEFINE_MUTEX(pmpool_mutex);
 LIST_HEAD(pmpool_pools);
 LIST_HEAD(pmpool_incoming_pools);
+/* Pages held by all pools: slabs, descriptors and chunks. */
+atomic_long_t pmpool_nr_pages;
 
 /**
  * pmpool_geometry_init() - lay out slabs for objects of a given size
@@ -131,14 +134,30 @@ static struct folio *pmpool_folio_alloc(struct pmpool *pool, gfp_t gfp,
 		folio_put(folio);
 		return NULL;
 	}
+	atomic_long_add(folio_nr_pages(folio), &pmpool_nr_pages);
 	return folio;
 }
 
 static void pmpool_folio_free(struct pmpool *pool, struct folio *folio)
 {
+	atomic_long_sub(folio_nr_pages(folio), &pmpool_nr_pages);
 	pmpool_unpreserve_folio(pool, folio);
 	folio_put(folio);
 }
+
+/**
+ * pmpool_pages_held() - pages all pools of this kernel hold
+ *
+ * Slabs and handed-over metadata, allocated or restored; for tests that
+ * check that a failed operation leaked nothing.
+ *
+ * Return: the number of pages.
+ */
+unsigned long pmpool_pages_held(void)
+{
+	return atomic_long_read(&pmpool_nr_pages);
+}
+EXPORT_SYMBOL_IF_KUNIT(pmpool_pages_held);
 
 bool pmpool_tag_in_use(u16 tag)
 {
@@ -201,24 +220,40 @@ struct pmpool *pmpool_alloc_struct(const char *name, u16 tag, int nid,
 	return pool;
 }
 
-/* Frees the in-kernel structures only; the memory is released by callers. */
+/*
+ * Frees the in-kernel structures only (with the slab structs a failed
+ * restore left); the memory is released by callers.
+ */
 void pmpool_free_struct(struct pmpool *pool)
 {
+	struct pmpool_slab *slab;
+	unsigned long index;
+
+	xa_for_each(&pool->slabs, index, slab)
+		kfree(slab);
 	xa_destroy(&pool->slabs);
 	kfree(pool->chunks);
 	kfree(pool);
 }
 
-/* A free tag derived from the name, or 0 if all are taken. */
-static u16 pmpool_pick_tag(const char *name)
+/*
+ * A free tag, or 0 if all are taken.  Tags are handed out round robin, so a
+ * pool destroyed and created again under the same name gets a new tag: a
+ * stale handle of the old pool is then refused rather than taken for an
+ * object of the new one.
+ */
+static u16 pmpool_pick_tag(void)
 {
-	u16 tag = jhash(name, strlen(name), 0) % PMPOOL_ABI_TAG_MAX + 1;
+	static u16 next = 1;
 	unsigned int tries;
+	u16 tag;
 
+	lockdep_assert_held(&pmpool_mutex);
 	for (tries = 0; tries < PMPOOL_ABI_TAG_MAX; tries++) {
+		tag = next;
+		next = next % PMPOOL_ABI_TAG_MAX + 1;
 		if (!pmpool_tag_in_use(tag))
 			return tag;
-		tag = tag % PMPOOL_ABI_TAG_MAX + 1;
 	}
 	return 0;
 }
@@ -268,7 +303,7 @@ struct pmpool *pmpool_create_node(const char *name, size_t obj_size,
 		err = -EEXIST;
 		goto out_unlock;
 	}
-	tag = pmpool_pick_tag(name);
+	tag = pmpool_pick_tag();
 	err = -ENOSPC;
 	if (!tag)
 		goto out_unlock;
@@ -824,7 +859,10 @@ EXPORT_SYMBOL_GPL(pmpool_walk);
  *
  * The pool is taken out of the handover first, then its memory goes back
  * to the page allocator: a kexec after this call knows nothing of it.
- * Handles of its objects become invalid.
+ * Handles of its objects become invalid.  Once a reboot has begun (e.g.
+ * from a driver's shutdown callback) the directory handed over is final
+ * and still names the pool: then only the in-kernel structures are freed
+ * and the next kernel gets the pool as it was.
  *
  * Context: process context, may sleep.
  */
@@ -833,6 +871,7 @@ void pmpool_destroy(struct pmpool *pool)
 	struct pmpool_slab *slab;
 	unsigned long index;
 	unsigned int c;
+	bool keep;
 
 	if (!pool)
 		return;
@@ -840,9 +879,17 @@ void pmpool_destroy(struct pmpool *pool)
 	list_del(&pool->list);
 	/* Shrinking the directory cannot run out of space. */
 	WARN_ON_ONCE(pmpool_handover_update());
+	/* A reboot froze a directory that names the pool: leave its memory. */
+	keep = pool->persistent && pmpool_handover_frozen();
 	mutex_unlock(&pmpool_mutex);
 
 	cancel_work_sync(&pool->work);
+	if (keep) {
+		pr_debug("%s: destroyed during reboot, handed over as it is\n",
+			 pool->name);
+		pmpool_free_struct(pool);
+		return;
+	}
 	mutex_lock(&pool->grow_lock);
 	xa_for_each(&pool->slabs, index, slab) {
 		list_del(&slab->list);
@@ -857,9 +904,9 @@ void pmpool_destroy(struct pmpool *pool)
 }
 EXPORT_SYMBOL_GPL(pmpool_destroy);
 
-/* Used by restore: @rec is already in place and validated. */
-int pmpool_add_restored_slab(struct pmpool *pool, unsigned int index,
-			     struct folio *folio, struct pmpool_slab_ser *rec)
+/* Restore, step 1: bookkeeping for the slab of @rec, validated, in place. */
+int pmpool_restored_slab_prepare(struct pmpool *pool, unsigned int index,
+				 struct pmpool_slab_ser *rec)
 {
 	struct pmpool_slab *slab;
 	int err;
@@ -867,31 +914,37 @@ int pmpool_add_restored_slab(struct pmpool *pool, unsigned int index,
 	slab = kzalloc_obj(*slab, GFP_KERNEL);
 	if (!slab)
 		return -ENOMEM;
-	slab->folio = folio;
 	slab->rec = rec;
 	slab->index = index;
-	folio->private = (void *)(unsigned long)index;
-	slab->inuse = bitmap_weight(pmpool_slab_bitmap(slab),
-				    pool->geo.objs_per_slab);
-	if (IS_ENABLED(CONFIG_KASAN)) {
-		unsigned int i;
-
-		for_each_clear_bit(i, pmpool_slab_bitmap(slab), pool->geo.objs_per_slab)
-			kasan_poison_range(pmpool_slab_obj(pool, slab, i),
-					   pool->geo.obj_size);
-	}
 	INIT_LIST_HEAD(&slab->list);
 	err = xa_err(xa_store(&pool->slabs, index, slab, GFP_KERNEL));
-	if (err) {
+	if (err)
 		kfree(slab);
-		return err;
+	return err;
+}
+
+/* Restore, step 2: KHO gave back every slab's folio; nothing fails now. */
+void pmpool_restored_slabs_init(struct pmpool *pool)
+{
+	unsigned int per = pool->geo.objs_per_slab;
+	struct pmpool_slab *slab;
+	unsigned long index;
+	unsigned int i;
+
+	xa_for_each(&pool->slabs, index, slab) {
+		slab->folio = pfn_folio(PHYS_PFN(slab->rec->phys));
+		slab->folio->private = (void *)index;	/* pmpool_virt_to_handle() */
+		slab->inuse = bitmap_weight(pmpool_slab_bitmap(slab), per);
+		if (IS_ENABLED(CONFIG_KASAN))
+			for_each_clear_bit(i, pmpool_slab_bitmap(slab), per)
+				kasan_poison_range(pmpool_slab_obj(pool, slab, i),
+						   pool->geo.obj_size);
+		if (slab->inuse < per)
+			list_add_tail(&slab->list, &pool->partial);
+		pool->nr_slabs++;
+		pool->nr_inuse += slab->inuse;
+		pool->nr_free += per - slab->inuse;
 	}
-	if (slab->inuse < pool->geo.objs_per_slab)
-		list_add_tail(&slab->list, &pool->partial);
-	pool->nr_slabs++;
-	pool->nr_inuse += slab->inuse;
-	pool->nr_free += pool->geo.objs_per_slab - slab->inuse;
-	return 0;
 }
 
 /**

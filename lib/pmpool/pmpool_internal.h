@@ -143,6 +143,8 @@ struct pmpool_incoming {
 extern struct mutex pmpool_mutex;
 extern struct list_head pmpool_pools;
 extern struct list_head pmpool_incoming_pools;
+extern atomic_long_t pmpool_nr_pages;
+unsigned long pmpool_pages_held(void);
 
 int pmpool_geometry_init(struct pmpool_geometry *geo, size_t obj_size,
 			 unsigned int flags);
@@ -186,16 +188,21 @@ pmpool_rec(const struct pmpool_geometry *geo, void *chunk, unsigned int i)
 struct pmpool *pmpool_alloc_struct(const char *name, u16 tag, int nid,
 				   const struct pmpool_geometry *geo);
 void pmpool_free_struct(struct pmpool *pool);
-int pmpool_add_restored_slab(struct pmpool *pool, unsigned int index,
-			     struct folio *folio, struct pmpool_slab_ser *rec);
+int pmpool_restored_slab_prepare(struct pmpool *pool, unsigned int index,
+				 struct pmpool_slab_ser *rec);
+void pmpool_restored_slabs_init(struct pmpool *pool);
 bool pmpool_tag_in_use(u16 tag);
 bool pmpool_name_in_use(const char *name);
 
 /* Handover (handover.c). */
+extern const char *pmpool_abi_compat;
 int pmpool_handover_update(void);
 bool pmpool_handover_active(void);
+bool pmpool_handover_frozen(void);
 int pmpool_fdt_out_get(phys_addr_t *phys, size_t *size);
 int pmpool_preserve_folio(struct pmpool *pool, struct folio *folio);
+unsigned long pmpool_kho_errors(void);
+void pmpool_fault_debugfs_init(struct dentry *dir);
 void pmpool_unpreserve_folio(struct pmpool *pool, struct folio *folio);
 int pmpool_parse_handover(const void *fdt, size_t size,
 			  struct list_head *incoming);

@@ -11,6 +11,15 @@
  * name-nul.  The damage is done in place, in preserved memory; the caller
  * kexecs right after (this kernel's own view of the pool is not updated).
  *
+ * /sys/kernel/debug/pmpool/slabs lists "<pool> <slab> <phys> <order>" for
+ * every slab of every pool, so that a test can follow pool memory into a
+ * kernel that knows nothing of pmpool.
+ *
+ * With "pmpool_test_abi_bump" on the command line the kernel writes and
+ * accepts the directory as a build with the next ABI version would
+ * ("pmpool-v<N+1>"): version skew in both directions, without a second
+ * build.
+ *
  * Copyright (C) 2026 The pmpool authors
  */
 
@@ -19,6 +28,7 @@
 #include <linux/debugfs.h>
 #include <linux/init.h>
 #include <linux/libfdt.h>
+#include <linux/seq_file.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
@@ -164,10 +174,48 @@ static const struct file_operations pmpool_corrupt_fops = {
 	.write = pmpool_corrupt_write,
 };
 
+static int pmpool_slabs_show(struct seq_file *m, void *v)
+{
+	struct pmpool_slab *slab;
+	struct pmpool *pool;
+	unsigned long index;
+
+	mutex_lock(&pmpool_mutex);
+	list_for_each_entry(pool, &pmpool_pools, list) {
+		mutex_lock(&pool->grow_lock);
+		xa_for_each(&pool->slabs, index, slab)
+			seq_printf(m, "%s %lu %#llx %u\n", pool->name, index,
+				   (u64)pmpool_folio_phys(slab->folio),
+				   pool->geo.slab_order);
+		mutex_unlock(&pool->grow_lock);
+	}
+	mutex_unlock(&pmpool_mutex);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pmpool_slabs);
+
+static char pmpool_test_compat[16];
+
+static int __init pmpool_test_abi_bump(char *str)
+{
+	unsigned int v;
+
+	if (sscanf(PMPOOL_ABI_COMPATIBLE, "pmpool-v%u", &v) != 1)
+		return 0;
+	snprintf(pmpool_test_compat, sizeof(pmpool_test_compat), "pmpool-v%u",
+		 v + 1);
+	pmpool_abi_compat = pmpool_test_compat;
+	pr_warn("test hook: this kernel speaks %s\n", pmpool_abi_compat);
+	return 1;
+}
+__setup("pmpool_test_abi_bump", pmpool_test_abi_bump);
+
 static int __init pmpool_test_hooks_init(void)
 {
 	debugfs_create_file("corrupt", 0200, pmpool_debugfs_dir, NULL,
 			    &pmpool_corrupt_fops);
+	debugfs_create_file("slabs", 0400, pmpool_debugfs_dir, NULL,
+			    &pmpool_slabs_fops);
 	return 0;
 }
 late_initcall(pmpool_test_hooks_init);

@@ -14,12 +14,14 @@ check() {
 	if "$@"; then pass "$what"; else fail "$what"; fi
 }
 
-# kexec_next [EXTRA_CMDLINE...]: KHO kexec into /kernel with this initramfs;
-# boot N+1 runs /scenario/boot<N+1>.  Never returns on success.
+# kexec_next [EXTRA_CMDLINE...]: KHO kexec into $NEXT_KERNEL (default
+# /kernel, the kernel under test; /stock-kernel is Debian's stock kernel
+# when the scenario asks for it) with this initramfs; boot N+1 runs
+# /scenario/boot<N+1>.  Never returns on success.
 kexec_next_load() {
 	local next=$((PMTEST_BOOT + 1))
 	[ -f /tmp/initrd.img ] || cat /sys/firmware/initrd > /tmp/initrd.img
-	if ! kexec-next load /kernel /tmp/initrd.img \
+	if ! kexec-next load "${NEXT_KERNEL:-/kernel}" /tmp/initrd.img \
 	     "$(cat /scenario/cmdline) pmtest.boot=$next $*"; then
 		fail "kexec_file_load for boot $next"
 		return 1
@@ -33,6 +35,9 @@ kexec_next() {
 	kexec-next exec
 	fail "kexec to boot $((PMTEST_BOOT + 1)) returned"
 }
+
+# cmdline_arg NAME: the value of NAME=... on this boot's command line.
+cmdline_arg() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p" | tail -1; }
 
 # meminfo FIELD: value in kB from /proc/meminfo.
 meminfo() { awk -v f="$1:" '$1 == f { print $2 }' /proc/meminfo; }

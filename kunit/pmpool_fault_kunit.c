@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit fault-injection tests for pmpool, built as a module and loaded by
+ * a test once fault injection is set up for GFP_KERNEL allocations:
+ *
+ *   echo N > /sys/kernel/debug/failslab/ignore-gfp-wait
+ *   echo N > /sys/kernel/debug/fail_page_alloc/ignore-gfp-wait
+ *   echo 0 > /sys/kernel/debug/fail_page_alloc/min-order
+ *
+ * Each case sweeps one operation: the n-th fault-injection point the
+ * calling task reaches fails (current->fail_nth, what /proc/self/fail-nth
+ * sets), for n = 1, 2, ... until the operation gets through without
+ * reaching its n-th point.  This fails, in turn, every slab and page
+ * allocation made on the way (pool, slab and metadata memory, bookkeeping,
+ * KHO's tracking pages when its tree grows) and every preservation of pool
+ * memory with KHO (pmpool's fail_kho point).
+ * A failure must come back to the caller as an error, or be absorbed by a
+ * fallback (the operation then succeeds and works); in both cases no pool
+ * may be left half made, pmpool must hold exactly the pages it held before
+ * (pmpool_pages_held()), and a retry without the fault must succeed.
+ *
+ * Restore and discard need pools from the previous kernel.  The last case
+ * hands some over: FAULT_NR_RESTORE pools for the restore sweep (each
+ * injected fault that restore absorbs uses one up) and FAULT_NR_DISCARD
+ * for the discard sweep.  After a kexec the restore and discard cases
+ * sweep them (on a first boot they are skipped), and the kernel after that
+ * restores the same pools again: their content shows that the failed
+ * attempts left their memory as it was.
+ *
+ * Copyright (C) 2026 The pmpool authors
+ */
+
+#include <kunit/test.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+
+#include "../pmpool_internal.h"
+
+#define FAULT_NR_RESTORE	24
+#define FAULT_NR_DISCARD	6
+#define FAULT_SWEEP_MAX		5000
+
+/* Makes the @nth fault-injection point of this task fail. */
+static void fault_arm(unsigned int nth)
+{
+	WRITE_ONCE(current->fail_nth, nth);
+}
+
+/* Disarms; returns whether the armed point was reached (and failed). */
+static bool fault_disarm(void)
+{
+	bool hit = !READ_ONCE(current->fail_nth);
+
+	WRITE_ONCE(current->fail_nth, 0);
+	return hit;
+}
+
+/* What a sweep saw, for the log and for the checks on its length. */
+struct fault_tally {
+	unsigned int points;	/* fault points reached */
+	unsigned int errors;	/* of them, returned as an error */
+	unsigned int absorbed;	/* of them, absorbed by a fallback */
+};
+
+static void fault_report(struct kunit *test, const char *what,
+			 const struct fault_tally *t)
+{
+	kunit_info(test, "%s: %u fault points: %u returned an error, %u absorbed by a fallback\n",
+		   what, t->points, t->errors, t->absorbed);
+	/* Injection that never fires would make every sweep pass. */
+	KUNIT_EXPECT_GT(test, t->errors, 0U);
+	KUNIT_EXPECT_LT(test, t->points, (unsigned int)FAULT_SWEEP_MAX);
+}
+
+struct fault_geo {
+	size_t size;
+	unsigned int flags;
+};
+
+static const struct fault_geo fault_geos[] = {
+	{ 64, 0 }, { 512, 0 }, { SZ_4K, PMPOOL_F_FOLIO_PER_OBJ }, { SZ_2M, 0 },
+};
+
+static void fault_geo_desc(const struct fault_geo *g, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%zu bytes%s", g->size,
+		 g->flags ? ", folio per object" : "");
+}
+
+KUNIT_ARRAY_PARAM(fault_geo, fault_geos, fault_geo_desc);
+
+/* One object allocated, written, read back and freed. */
+static void fault_check_usable(struct kunit *test, struct pmpool *pool)
+{
+	u64 handle;
+	u64 *obj = pmpool_alloc(pool, GFP_KERNEL, &handle);
+
+	KUNIT_ASSERT_NOT_NULL(test, obj);
+	*obj = handle;
+	KUNIT_EXPECT_PTR_EQ(test, pmpool_map(pool, handle), (void *)obj);
+	KUNIT_EXPECT_EQ(test, 0, pmpool_free(pool, handle));
+}
+
+static void pmpool_fault_create(struct kunit *test)
+{
+	const struct fault_geo *g = test->param_value;
+	unsigned long base = pmpool_pages_held();
+	struct fault_tally t = {};
+	struct pmpool *pool;
+	unsigned int n;
+	bool hit;
+
+	for (n = 1; n < FAULT_SWEEP_MAX; n++) {
+		fault_arm(n);
+		pool = pmpool_create("fault-create", g->size, g->flags);
+		hit = fault_disarm();
+		if (!hit) {
+			KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
+			pmpool_destroy(pool);
+			break;
+		}
+		t.points++;
+		if (IS_ERR(pool)) {
+			t.errors++;
+			KUNIT_EXPECT_EQ(test, PTR_ERR(pool), -ENOMEM);
+			KUNIT_EXPECT_EQ(test, pmpool_pages_held(), base);
+			/* No half-made pool holds the name: a retry succeeds. */
+			pool = pmpool_create("fault-create", g->size, g->flags);
+			KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
+		} else {
+			t.absorbed++;
+		}
+		fault_check_usable(test, pool);
+		pmpool_destroy(pool);
+		KUNIT_ASSERT_EQ(test, pmpool_pages_held(), base);
+	}
+	fault_report(test, "create", &t);
+}
+
+/* Allocates @nr objects into @handles; returns how many it got. */
+static unsigned int fault_alloc_n(struct pmpool *pool, u64 *handles,
+				  unsigned int nr)
+{
+	unsigned int i;
+	u64 *obj;
+
+	for (i = 0; i < nr; i++) {
+		obj = pmpool_alloc(pool, GFP_KERNEL, &handles[i]);
+		if (!obj)
+			break;
+		*obj = handles[i];
+	}
+	return i;
+}
+
+static void fault_free_n(struct kunit *test, struct pmpool *pool,
+			 const u64 *handles, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		u64 *obj = pmpool_map(pool, handles[i]);
+
+		KUNIT_EXPECT_NOT_NULL(test, obj);
+		if (obj)
+			KUNIT_EXPECT_EQ(test, *obj, handles[i]);
+		KUNIT_EXPECT_EQ(test, 0, pmpool_free(pool, handles[i]));
+	}
+}
+
+/* The counters agree with each other: every object is free or in use. */
+static void fault_check_stats(struct kunit *test, struct pmpool *pool,
+			      unsigned long inuse)
+{
+	struct pmpool_stats st;
+
+	pmpool_get_stats(pool, &st);
+	KUNIT_EXPECT_EQ(test, st.nr_inuse, inuse);
+	KUNIT_EXPECT_EQ(test, st.nr_inuse + st.nr_free,
+			st.nr_slabs * pool->geo.objs_per_slab);
+}
+
+/* Allocation that grows the pool by three slabs (and its metadata). */
+static void pmpool_fault_alloc(struct kunit *test)
+{
+	const struct fault_geo *g = test->param_value;
+	unsigned long base = pmpool_pages_held();
+	struct fault_tally t = {};
+	unsigned int n, nr, got;
+	struct pmpool *pool;
+	u64 *handles;
+	bool hit;
+
+	for (n = 1; n < FAULT_SWEEP_MAX; n++) {
+		pool = pmpool_create("fault-alloc", g->size, g->flags);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
+		nr = 2 * pool->geo.objs_per_slab + 1;
+		handles = kcalloc(nr, sizeof(*handles), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, handles);
+
+		fault_arm(n);
+		got = fault_alloc_n(pool, handles, nr);
+		hit = fault_disarm();
+		if (hit)
+			t.points++;
+		if (got < nr) {
+			KUNIT_EXPECT_TRUE(test, hit);
+			t.errors++;
+			fault_check_stats(test, pool, got);
+			/* The caller gives up; later it tries again. */
+			fault_free_n(test, pool, handles, got);
+			got = fault_alloc_n(pool, handles, nr);
+			KUNIT_EXPECT_EQ(test, got, nr);
+		} else if (hit) {
+			t.absorbed++;
+		}
+		fault_check_stats(test, pool, got);
+		fault_free_n(test, pool, handles, got);
+		kfree(handles);
+		pmpool_destroy(pool);
+		KUNIT_ASSERT_EQ(test, pmpool_pages_held(), base);
+		if (!hit)
+			break;
+	}
+	fault_report(test, "alloc", &t);
+}
+
+static void pmpool_fault_reserve(struct kunit *test)
+{
+	unsigned long base = pmpool_pages_held();
+	struct fault_tally t = {};
+	struct pmpool *pool;
+	unsigned int n, nr;
+	u64 *handles;
+	bool hit;
+	int err;
+
+	for (n = 1; n < FAULT_SWEEP_MAX; n++) {
+		pool = pmpool_create("fault-reserve", 256, 0);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
+		nr = 3 * pool->geo.objs_per_slab;
+		fault_arm(n);
+		err = pmpool_reserve(pool, nr);
+		hit = fault_disarm();
+		if (hit)
+			t.points++;
+		if (err) {
+			KUNIT_EXPECT_TRUE(test, hit);
+			KUNIT_EXPECT_EQ(test, err, -ENOMEM);
+			t.errors++;
+			fault_check_stats(test, pool, 0);
+			err = pmpool_reserve(pool, nr);
+		} else if (hit) {
+			t.absorbed++;
+		}
+		KUNIT_EXPECT_EQ(test, err, 0);
+		/* The reserve is there: that many objects need no growth. */
+		handles = kcalloc(nr, sizeof(*handles), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, handles);
+		KUNIT_EXPECT_EQ(test, fault_alloc_n(pool, handles, nr), nr);
+		fault_free_n(test, pool, handles, nr);
+		kfree(handles);
+		pmpool_destroy(pool);
+		KUNIT_ASSERT_EQ(test, pmpool_pages_held(), base);
+		if (!hit)
+			break;
+	}
+	fault_report(test, "reserve", &t);
+}
+
+/* ---- across kexec ------------------------------------------------------ */
+
+#define FAULT_HO_OBJS	200	/* objects per handed-over pool */
+
+static struct pmpool *fault_restore_pools[FAULT_NR_RESTORE];
+static struct pmpool *fault_discard_pools[FAULT_NR_DISCARD];
+/* The previous kernel ran the handover case: there is something to sweep. */
+static bool fault_handed_over;
+
+static void fault_name(char *buf, const char *kind, unsigned int i)
+{
+	snprintf(buf, PMPOOL_ABI_NAME_MAX, "fault-%s-%u", kind, i);
+}
+
+/* Content every handed-over object carries: a function of its handle. */
+static u64 fault_pattern(u64 handle)
+{
+	return handle * 0x9e3779b97f4a7c15ULL;
+}
+
+static int fault_verify_one(struct pmpool *pool, u64 handle, void *obj,
+			    void *arg)
+{
+	u64 *o = obj;
+	unsigned int *bad = arg;
+
+	if (o[0] != handle || o[1] != fault_pattern(handle))
+		(*bad)++;
+	return 0;
+}
+
+/* Everything handed over is there, intact. */
+static void fault_verify_pool(struct kunit *test, struct pmpool *pool)
+{
+	unsigned int bad = 0;
+	u64 root = pmpool_get_root(pool);
+	u64 *r = pmpool_map(pool, root);
+
+	KUNIT_EXPECT_EQ(test, pool->nr_inuse, (unsigned long)FAULT_HO_OBJS);
+	KUNIT_EXPECT_EQ(test, 0, pmpool_walk(pool, fault_verify_one, &bad));
+	KUNIT_EXPECT_EQ(test, bad, 0U);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	KUNIT_EXPECT_EQ(test, r[0], root);
+	fault_check_stats(test, pool, FAULT_HO_OBJS);
+}
+
+static void pmpool_fault_restore(struct kunit *test)
+{
+	unsigned long base = pmpool_pages_held();
+	struct fault_tally t = {};
+	char name[PMPOOL_ABI_NAME_MAX];
+	unsigned int n, i = 0;
+	struct pmpool *pool;
+	bool hit = false;
+
+	fault_name(name, "restore", 0);
+	pool = pmpool_restore(name);
+	if (PTR_ERR(pool) == -ENOENT)
+		kunit_skip(test, "no pools handed over (first boot)");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
+	fault_handed_over = true;
+	/* Pool 0 restores without faults: the figure to compare with. */
+	fault_verify_pool(test, pool);
+	fault_restore_pools[i++] = pool;
+	base = pmpool_pages_held();
+
+	for (n = 1; n < FAULT_SWEEP_MAX && i < FAULT_NR_RESTORE; n++) {
+		fault_name(name, "restore", i);
+		fault_arm(n);
+		pool = pmpool_restore(name);
+		hit = fault_disarm();
+		if (hit)
+			t.points++;
+		if (IS_ERR(pool)) {
+			KUNIT_EXPECT_TRUE(test, hit);
+			KUNIT_EXPECT_EQ(test, PTR_ERR(pool), -ENOMEM);
+			KUNIT_EXPECT_EQ(test, pmpool_pages_held(), base);
+			t.errors++;
+			continue;	/* the same pool, one point further */
+		}
+		if (hit)
+			t.absorbed++;
+		fault_verify_pool(test, pool);
+		fault_restore_pools[i++] = pool;
+		base = pmpool_pages_held();
+		if (!hit)
+			break;
+	}
+	KUNIT_EXPECT_FALSE_MSG(test, hit && i == FAULT_NR_RESTORE,
+			       "ran out of pools before the sweep ended");
+	/* The rest restore normally. */
+	for (; i < FAULT_NR_RESTORE; i++) {
+		fault_name(name, "restore", i);
+		pool = pmpool_restore(name);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
+		fault_verify_pool(test, pool);
+		fault_restore_pools[i] = pool;
+	}
+	fault_report(test, "restore", &t);
+}
+
+static void pmpool_fault_discard(struct kunit *test)
+{
+	unsigned long base = pmpool_pages_held();
+	struct fault_tally t = {};
+	char name[PMPOOL_ABI_NAME_MAX];
+	unsigned int n, i = 0;
+	bool hit = false;
+	int err;
+
+	if (!fault_handed_over)
+		kunit_skip(test, "no pools handed over (first boot)");
+	for (n = 1; n < FAULT_SWEEP_MAX && i < FAULT_NR_DISCARD; n++) {
+		fault_name(name, "discard", i);
+		fault_arm(n);
+		err = pmpool_discard(name);
+		hit = fault_disarm();
+		if (hit)
+			t.points++;
+		if (err) {
+			KUNIT_EXPECT_TRUE(test, hit);
+			KUNIT_EXPECT_EQ(test, err, -ENOMEM);
+			t.errors++;
+			continue;
+		}
+		if (hit)
+			t.absorbed++;
+		/* Gone, and its memory went back to the page allocator. */
+		KUNIT_EXPECT_EQ(test, PTR_ERR(pmpool_restore(name)), -ENOENT);
+		i++;
+		if (!hit)
+			break;
+	}
+	KUNIT_EXPECT_FALSE_MSG(test, hit && i == FAULT_NR_DISCARD,
+			       "ran out of pools before the sweep ended");
+	for (; i < FAULT_NR_DISCARD; i++) {
+		fault_name(name, "discard", i);
+		KUNIT_EXPECT_EQ(test, 0, pmpool_discard(name));
+	}
+	KUNIT_EXPECT_EQ(test, pmpool_pages_held(), base);
+	fault_report(test, "discard", &t);
+}
+
+/* A pool with FAULT_HO_OBJS patterned objects, object 0 its root. */
+static struct pmpool *fault_make_pool(struct kunit *test, const char *name)
+{
+	struct pmpool *pool = pmpool_create(name, 128, 0);
+	unsigned int i;
+	u64 h, *o;
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
+	for (i = 0; i < FAULT_HO_OBJS; i++) {
+		o = pmpool_alloc(pool, GFP_KERNEL, &h);
+		KUNIT_ASSERT_NOT_NULL(test, o);
+		o[0] = h;
+		o[1] = fault_pattern(h);
+		if (!i)
+			KUNIT_ASSERT_EQ(test, 0, pmpool_set_root(pool, h));
+	}
+	return pool;
+}
+
+/* Last: the pools the next kernel sweeps (restored ones go on as they are). */
+static void pmpool_fault_handover(struct kunit *test)
+{
+	char name[PMPOOL_ABI_NAME_MAX];
+	unsigned int i;
+
+	for (i = 0; i < FAULT_NR_RESTORE; i++) {
+		fault_name(name, "restore", i);
+		if (!fault_restore_pools[i])
+			fault_restore_pools[i] = fault_make_pool(test, name);
+		KUNIT_EXPECT_TRUE(test, pmpool_is_persistent(fault_restore_pools[i]));
+	}
+	for (i = 0; i < FAULT_NR_DISCARD; i++) {
+		fault_name(name, "discard", i);
+		fault_discard_pools[i] = fault_make_pool(test, name);
+	}
+}
+
+/*
+ * The sweeps above failed KHO's preservation of pool memory too (the
+ * fail_kho point where kho_preserve_folio() and kho_preserve_pages()
+ * failures surface), not only slab and page allocations.
+ */
+static void pmpool_fault_kho(struct kunit *test)
+{
+	kunit_info(test, "KHO preservation failures injected so far: %lu\n",
+		   pmpool_kho_errors());
+	KUNIT_EXPECT_GT(test, pmpool_kho_errors(), 0UL);
+}
+
+static struct kunit_case pmpool_fault_cases[] = {
+	KUNIT_CASE_PARAM(pmpool_fault_create, fault_geo_gen_params),
+	KUNIT_CASE_PARAM(pmpool_fault_alloc, fault_geo_gen_params),
+	KUNIT_CASE(pmpool_fault_reserve),
+	KUNIT_CASE(pmpool_fault_restore),
+	KUNIT_CASE(pmpool_fault_discard),
+	KUNIT_CASE(pmpool_fault_kho),
+	KUNIT_CASE(pmpool_fault_handover),
+	{}
+};
+
+static struct kunit_suite pmpool_fault_suite = {
+	.name = "pmpool_fault",
+	.test_cases = pmpool_fault_cases,
+};
+
+kunit_test_suite(pmpool_fault_suite);
+
+MODULE_DESCRIPTION("pmpool fault-injection KUnit tests");
+MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
