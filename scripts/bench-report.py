@@ -37,8 +37,9 @@ for log in logs:
         if t and 'kexec-next: reboot(RB_KEXEC)' in t[2]:
             t_reboot = float(t[1])
         if t and 'kexec_core: Starting new kernel' in t[2] and t_reboot is not None:
-            cp[held] = (float(t[1]) - t_reboot) * 1e6
-            t_reboot = None
+            if held is not None:
+                cp[held] = (float(t[1]) - t_reboot) * 1e6
+            held, t_reboot = None, None
     # Work on the kexec path against the same path with nothing in pools.
     for mib, us in sorted(cp.items()):
         if mib and 0 in cp:

@@ -65,7 +65,7 @@ static void *pmpool_fdt_out;
 static void *pmpool_fdt_scratch;
 /*
  * The compatible string written and accepted.  Only the test hooks change
- * it (pmpool_test_abi_bump), to act as a build with the next ABI version.
+ * it (pmpool.test_abi_bump=1), to act as a build with the next ABI version.
  */
 const char *pmpool_abi_compat = PMPOOL_ABI_COMPATIBLE;
 /* A reboot has begun: the directory is final (under pmpool_mutex). */

@@ -15,7 +15,7 @@
  * every slab of every pool, so that a test can follow pool memory into a
  * kernel that knows nothing of pmpool.
  *
- * With "pmpool_test_abi_bump" on the command line the kernel writes and
+ * With "pmpool.test_abi_bump=1" on the command line the kernel writes and
  * accepts the directory as a build with the next ABI version would
  * ("pmpool-v<N+1>"): version skew in both directions, without a second
  * build.
@@ -27,12 +27,18 @@
 
 #include <linux/debugfs.h>
 #include <linux/init.h>
+#include <linux/kstrtox.h>
 #include <linux/libfdt.h>
+#include <linux/moduleparam.h>
 #include <linux/seq_file.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
 #include "pmpool_internal.h"
+
+/* Built in: pmpool.<param> on the command line, parsed before initcalls. */
+#undef MODULE_PARAM_PREFIX
+#define MODULE_PARAM_PREFIX "pmpool."
 
 static struct pmpool *pmpool_test_find(const char *name)
 {
@@ -196,19 +202,30 @@ DEFINE_SHOW_ATTRIBUTE(pmpool_slabs);
 
 static char pmpool_test_compat[16];
 
-static int __init pmpool_test_abi_bump(char *str)
+static int pmpool_test_abi_bump_set(const char *val, const struct kernel_param *kp)
 {
 	unsigned int v;
+	bool bump;
+	int err;
 
+	err = kstrtobool(val, &bump);
+	if (err || !bump)
+		return err;
 	if (sscanf(PMPOOL_ABI_COMPATIBLE, "pmpool-v%u", &v) != 1)
-		return 0;
+		return -EINVAL;
 	snprintf(pmpool_test_compat, sizeof(pmpool_test_compat), "pmpool-v%u",
 		 v + 1);
 	pmpool_abi_compat = pmpool_test_compat;
 	pr_warn("test hook: this kernel speaks %s\n", pmpool_abi_compat);
-	return 1;
+	return 0;
 }
-__setup("pmpool_test_abi_bump", pmpool_test_abi_bump);
+
+static const struct kernel_param_ops pmpool_test_abi_bump_ops = {
+	.set = pmpool_test_abi_bump_set,
+};
+
+module_param_cb(test_abi_bump, &pmpool_test_abi_bump_ops, NULL, 0);
+MODULE_PARM_DESC(test_abi_bump, "write and accept the next ABI version (tests only)");
 
 static int __init pmpool_test_hooks_init(void)
 {

@@ -110,6 +110,21 @@ static bool load_obj_ok(const struct load_obj *o, u64 handle)
 	return o->handle == handle && o->csum == load_csum(o);
 }
 
+/*
+ * Write @o under its CPU's "writing" mark: a kexec can stop the CPU
+ * anywhere in between, and only the marked object may then be torn.
+ */
+static void load_write(struct load_dir *dir, struct load_obj *o, u64 h, u64 seq)
+{
+	WRITE_ONCE(dir->writing, h);
+	/* The mark is in memory before the first byte of the object changes. */
+	smp_wmb();
+	load_fill(o, h, seq, dir->cpu);
+	/* The whole object is in memory before the mark goes. */
+	smp_wmb();
+	WRITE_ONCE(dir->writing, 0);
+}
+
 /* Only the thread of CPU 0 replaces the top object: root updates race kexec. */
 static void load_swap_root(void)
 {
@@ -142,22 +157,14 @@ static int load_thread(void *arg)
 		if (!h) {
 			o = pmpool_alloc(load_pool, GFP_KERNEL, &h);
 			if (o) {
-				WRITE_ONCE(dir->writing, h);
-				smp_wmb();
-				load_fill(o, h, ++seq, dir->cpu);
-				smp_wmb();
-				WRITE_ONCE(dir->writing, 0);
+				load_write(dir, o, h, ++seq);
 				WRITE_ONCE(dir->slots[i], h);
 			}
 		} else if (get_random_u32_below(2)) {
-			o = pmpool_map(load_pool, h);
-			WRITE_ONCE(dir->writing, h);
-			smp_wmb();
-			load_fill(o, h, ++seq, dir->cpu);
-			smp_wmb();
-			WRITE_ONCE(dir->writing, 0);
+			load_write(dir, pmpool_map(load_pool, h), h, ++seq);
 		} else {
 			WRITE_ONCE(dir->slots[i], 0);
+			/* Unlinked in memory before the object can be reused. */
 			smp_wmb();
 			pmpool_free(load_pool, h);
 		}
