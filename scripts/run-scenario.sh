@@ -17,6 +17,9 @@
 #              KUNIT=1          enable built-in KUnit suites, count their cases
 #              STOCK_KERNEL=1   put Debian's stock 7.2.13 kernel in the
 #                               initramfs as /stock-kernel (kexec target)
+#              NEEDS_CONFIG=CONFIG_X  skip (not run, not counted) on a kernel
+#                               without it, e.g. the plain kernel of make
+#                               test-fast for the debug-kernel scenarios
 #              EXPECT_FAIL=1    runner self-test: the run itself must be judged FAIL
 #   boot1, boot2, ...  shell fragments sourced by /init in that boot
 #   any other files   copied to /scenario/ in the guest
@@ -30,11 +33,16 @@ name=$(basename "$sdir")
 logdir=$top/build/logs; mkdir -p "$logdir"
 log=$logdir/$name.log
 
-BOOTS=1 TIMEOUT=120 TIMEOUT_FIXED=0 MEM=1G SMP=2 QEMU_EXTRA="" CMDLINE_EXTRA="" KUNIT=0 EXPECT_FAIL=0
+NEEDS_CONFIG="" BOOTS=1 TIMEOUT=120 TIMEOUT_FIXED=0 MEM=1G SMP=2 QEMU_EXTRA="" CMDLINE_EXTRA="" KUNIT=0 EXPECT_FAIL=0
 STOCK_KERNEL=0
 EXPECT=() REJECT=() ALLOW=()
 # shellcheck disable=SC1091
 . "$sdir/conf"
+if [ -n "${NEEDS_CONFIG:-}" ] && ! grep -q "^$NEEDS_CONFIG=[ym]" "$obj/.config"; then
+	printf '%-5s %-40s %4ss  %s\n' SKIP "$name" 0 "needs $NEEDS_CONFIG (make test's debug kernel)"
+	echo "SKIP scenario:$name 0s needs $NEEDS_CONFIG" >> "$results"
+	exit 0
+fi
 # A debug kernel (KASAN, lockdep, kmemleak) boots several times slower
 # under TCG, and KASAN's shadow must fit next to KHO's scratch areas.
 if grep -q '^CONFIG_KASAN=y' "$obj/.config" && [ "${TIMEOUT_FIXED:-0}" != 1 ]; then

@@ -42,5 +42,7 @@ echo "=================== summary ($(( $(date +%s) - start ))s, $accel) ========
 awk '{ printf "%-5s %s\n", $1, $2 }' "$results"
 pass=$(grep -c '^PASS ' "$results")
 fail=$(grep -c '^FAIL ' "$results")
+skip=$(grep -c '^SKIP ' "$results")
+[ "$skip" -eq 0 ] || echo "($skip skipped: they need a kernel option this kernel lacks)"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]
