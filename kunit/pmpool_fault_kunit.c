@@ -74,6 +74,26 @@ static void fault_report(struct kunit *test, const char *what,
 	KUNIT_EXPECT_LT(test, t->points, (unsigned int)FAULT_SWEEP_MAX);
 }
 
+/*
+ * Counts one step of a sweep: @hit says whether the armed point was
+ * reached, @err what the operation returned.  An error needs an injected
+ * fault, and must be -ENOMEM.  Returns @err.
+ */
+static int fault_step(struct kunit *test, struct fault_tally *t, bool hit,
+		      int err)
+{
+	if (hit)
+		t->points++;
+	if (err) {
+		KUNIT_EXPECT_TRUE(test, hit);
+		KUNIT_EXPECT_EQ(test, err, -ENOMEM);
+		t->errors++;
+	} else if (hit) {
+		t->absorbed++;
+	}
+	return err;
+}
+
 struct fault_geo {
 	size_t size;
 	unsigned int flags;
@@ -121,16 +141,11 @@ static void pmpool_fault_create(struct kunit *test)
 			pmpool_destroy(pool);
 			break;
 		}
-		t.points++;
-		if (IS_ERR(pool)) {
-			t.errors++;
-			KUNIT_EXPECT_EQ(test, PTR_ERR(pool), -ENOMEM);
+		if (fault_step(test, &t, hit, PTR_ERR_OR_ZERO(pool))) {
 			KUNIT_EXPECT_EQ(test, pmpool_pages_held(), base);
 			/* No half-made pool holds the name: a retry succeeds. */
 			pool = pmpool_create("fault-create", g->size, g->flags);
 			KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
-		} else {
-			t.absorbed++;
 		}
 		fault_check_usable(test, pool);
 		pmpool_destroy(pool);
@@ -203,18 +218,12 @@ static void pmpool_fault_alloc(struct kunit *test)
 		fault_arm(n);
 		got = fault_alloc_n(pool, handles, nr);
 		hit = fault_disarm();
-		if (hit)
-			t.points++;
-		if (got < nr) {
-			KUNIT_EXPECT_TRUE(test, hit);
-			t.errors++;
+		if (fault_step(test, &t, hit, got < nr ? -ENOMEM : 0)) {
 			fault_check_stats(test, pool, got);
 			/* The caller gives up; later it tries again. */
 			fault_free_n(test, pool, handles, got);
 			got = fault_alloc_n(pool, handles, nr);
 			KUNIT_EXPECT_EQ(test, got, nr);
-		} else if (hit) {
-			t.absorbed++;
 		}
 		fault_check_stats(test, pool, got);
 		fault_free_n(test, pool, handles, got);
@@ -244,16 +253,9 @@ static void pmpool_fault_reserve(struct kunit *test)
 		fault_arm(n);
 		err = pmpool_reserve(pool, nr);
 		hit = fault_disarm();
-		if (hit)
-			t.points++;
-		if (err) {
-			KUNIT_EXPECT_TRUE(test, hit);
-			KUNIT_EXPECT_EQ(test, err, -ENOMEM);
-			t.errors++;
+		if (fault_step(test, &t, hit, err)) {
 			fault_check_stats(test, pool, 0);
 			err = pmpool_reserve(pool, nr);
-		} else if (hit) {
-			t.absorbed++;
 		}
 		KUNIT_EXPECT_EQ(test, err, 0);
 		/* The reserve is there: that many objects need no growth. */
@@ -341,17 +343,10 @@ static void pmpool_fault_restore(struct kunit *test)
 		fault_arm(n);
 		pool = pmpool_restore(name);
 		hit = fault_disarm();
-		if (hit)
-			t.points++;
-		if (IS_ERR(pool)) {
-			KUNIT_EXPECT_TRUE(test, hit);
-			KUNIT_EXPECT_EQ(test, PTR_ERR(pool), -ENOMEM);
+		if (fault_step(test, &t, hit, PTR_ERR_OR_ZERO(pool))) {
 			KUNIT_EXPECT_EQ(test, pmpool_pages_held(), base);
-			t.errors++;
 			continue;	/* the same pool, one point further */
 		}
-		if (hit)
-			t.absorbed++;
 		fault_verify_pool(test, pool);
 		fault_restore_pools[i++] = pool;
 		base = pmpool_pages_held();
@@ -387,16 +382,8 @@ static void pmpool_fault_discard(struct kunit *test)
 		fault_arm(n);
 		err = pmpool_discard(name);
 		hit = fault_disarm();
-		if (hit)
-			t.points++;
-		if (err) {
-			KUNIT_EXPECT_TRUE(test, hit);
-			KUNIT_EXPECT_EQ(test, err, -ENOMEM);
-			t.errors++;
+		if (fault_step(test, &t, hit, err))
 			continue;
-		}
-		if (hit)
-			t.absorbed++;
 		/* Gone, and its memory went back to the page allocator. */
 		KUNIT_EXPECT_EQ(test, PTR_ERR(pmpool_restore(name)), -ENOENT);
 		i++;
