@@ -17,6 +17,17 @@
 #include <sys/reboot.h>
 #include <sys/syscall.h>
 
+/* A line in the kernel log, so that its timestamp marks a step. */
+static void kmsg_mark(const char *msg)
+{
+	int fd = open("/dev/kmsg", O_WRONLY);
+
+	if (fd < 0 || write(fd, msg, strlen(msg)) < 0)
+		fprintf(stderr, "kexec-next: /dev/kmsg: %s\n", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 static int do_load(const char *kernel, const char *initrd, const char *cmdline)
 {
 	int kfd, ifd;
@@ -32,8 +43,10 @@ static int do_load(const char *kernel, const char *initrd, const char *cmdline)
 		fprintf(stderr, "kexec-next: open %s: %s\n", initrd, strerror(errno));
 		return 1;
 	}
+	kmsg_mark("kexec-next: kexec_file_load\n");
 	ret = syscall(SYS_kexec_file_load, kfd, ifd, strlen(cmdline) + 1,
 		      cmdline, 0UL);
+	kmsg_mark("kexec-next: loaded\n");
 	if (ret) {
 		fprintf(stderr, "kexec-next: kexec_file_load: %s\n", strerror(errno));
 		return 1;
@@ -45,16 +58,9 @@ static int do_load(const char *kernel, const char *initrd, const char *cmdline)
 
 static int do_exec(void)
 {
-	static const char msg[] = "kexec-next: reboot(RB_KEXEC)\n";
-	int fd;
-
 	sync();
 	/* Its printk timestamp starts the kexec critical path (make bench). */
-	fd = open("/dev/kmsg", O_WRONLY);
-	if (fd < 0 || write(fd, msg, sizeof(msg) - 1) < 0)
-		fprintf(stderr, "kexec-next: /dev/kmsg: %s\n", strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	kmsg_mark("kexec-next: reboot(RB_KEXEC)\n");
 	reboot(RB_KEXEC);
 	fprintf(stderr, "kexec-next: reboot(RB_KEXEC): %s\n", strerror(errno));
 	return 1;
