@@ -36,7 +36,6 @@
 #include <linux/err.h>
 #include <linux/export.h>
 #include <linux/gfp.h>
-#include <linux/jhash.h>
 #include <kunit/visibility.h>
 #include <linux/kasan.h>
 #include <linux/kexec_handover.h>
