@@ -20,8 +20,9 @@ check() {
 # /scenario/boot<N+1>.  Never returns on success.
 kexec_next_load() {
 	local next=$((PMTEST_BOOT + 1))
-	[ -f /tmp/initrd.img ] || cat /sys/firmware/initrd > /tmp/initrd.img
-	if ! kexec-next load "${NEXT_KERNEL:-/kernel}" /tmp/initrd.img \
+	# retain_initrd keeps this boot's initramfs in /sys/firmware/initrd, a
+	# regular file kexec_file_load() reads directly (no copy to /tmp).
+	if ! kexec-next load "${NEXT_KERNEL:-/kernel}" /sys/firmware/initrd \
 	     "$(cat /scenario/cmdline) pmtest.boot=$next $*"; then
 		fail "kexec_file_load for boot $next"
 		return 1
