@@ -684,27 +684,14 @@ static int pmpool_restore_ranges(struct pmpool_incoming *in,
 }
 
 /* Restore, step 1: pointers and slab bookkeeping, from the records in place. */
-static int pmpool_restore_prepare(struct pmpool *pool)
+static int pmpool_restore_prepare(struct pmpool *pool,
+				  const struct pmpool_incoming *in)
 {
-	const struct pmpool_geometry *geo = &pool->geo;
-	unsigned int c, nr_recs;
-	int err;
+	unsigned int c;
 
 	for (c = 0; c < pool->desc->nr_chunks; c++)
 		pool->chunks[c] = phys_to_virt(pool->desc->chunks[c]);
-	nr_recs = pool->desc->nr_chunks * geo->recs_per_chunk;
-	for (c = 0; c < nr_recs; c++) {
-		struct pmpool_slab_ser *rec;
-
-		rec = pmpool_rec(geo, pool->chunks[c / geo->recs_per_chunk],
-				 c % geo->recs_per_chunk);
-		if (!rec->phys)
-			continue;
-		err = pmpool_restored_slab_prepare(pool, c, rec);
-		if (err)
-			return err;
-	}
-	return 0;
+	return pmpool_restored_slabs_prepare(pool, in->nr_slabs);
 }
 
 /**
@@ -730,8 +717,8 @@ struct pmpool *pmpool_restore(const char *name)
 {
 	struct pmpool_range *r = NULL;
 	struct pmpool_incoming *in;
+	unsigned long n, i, pages;
 	struct pmpool *pool;
-	unsigned long n, i;
 	int err;
 
 	if (!name)
@@ -762,7 +749,7 @@ struct pmpool *pmpool_restore(const char *name)
 	 * page back, so that a failed restore leaves the incoming pool as it
 	 * was and can be retried.
 	 */
-	err = pmpool_restore_prepare(pool);
+	err = pmpool_restore_prepare(pool, in);
 	if (err)
 		goto out_free;
 	if (pool->persistent) {
@@ -779,8 +766,9 @@ struct pmpool *pmpool_restore(const char *name)
 	}
 	pmpool_restored_slabs_init(pool);
 	pool->restored = true;
-	for (i = 0; i < n; i++)
-		atomic_long_add(pmpool_range_pages(&r[i]), &pmpool_nr_pages);
+	for (pages = 0, i = 0; i < n; i++)
+		pages += pmpool_range_pages(&r[i]);
+	atomic_long_add(pages, &pmpool_nr_pages);
 
 	list_del(&in->list);
 	kfree(in);

@@ -116,6 +116,13 @@ static void *pmpool_slab_obj(struct pmpool *pool, struct pmpool_slab *slab,
 	return folio_address(slab->folio) + (size_t)i * pool->geo.obj_size;
 }
 
+/* Whether @slab is an entry of @pool->batch (restored, not kfree()d). */
+static bool pmpool_slab_batched(const struct pmpool *pool,
+				const struct pmpool_slab *slab)
+{
+	return slab >= pool->batch && slab < pool->batch + pool->nr_batch;
+}
+
 /* Page-allocator memory for slabs and metadata, preserved if persistent. */
 static struct folio *pmpool_folio_alloc(struct pmpool *pool, gfp_t gfp,
 					unsigned int order)
@@ -229,8 +236,10 @@ void pmpool_free_struct(struct pmpool *pool)
 	unsigned long index;
 
 	xa_for_each(&pool->slabs, index, slab)
-		kfree(slab);
+		if (!pmpool_slab_batched(pool, slab))
+			kfree(slab);
 	xa_destroy(&pool->slabs);
+	kvfree(pool->batch);
 	kfree(pool->chunks);
 	kfree(pool);
 }
@@ -473,7 +482,10 @@ static void pmpool_slab_release(struct pmpool *pool, struct pmpool_slab *slab)
 	xa_erase(&pool->slabs, slab->index);
 	bitmap_zero(pmpool_slab_bitmap(slab), pool->geo.objs_per_slab);
 	pmpool_folio_free(pool, slab->folio);
-	kfree_rcu(slab, rcu);
+	if (pmpool_slab_batched(pool, slab))
+		WRITE_ONCE(pool->nr_batch_live, pool->nr_batch_live - 1);
+	else
+		kfree_rcu(slab, rcu);
 }
 
 /* Release empty slabs beyond the reserve plus one slab of slack. */
@@ -903,23 +915,73 @@ void pmpool_destroy(struct pmpool *pool)
 }
 EXPORT_SYMBOL_GPL(pmpool_destroy);
 
-/* Restore, step 1: bookkeeping for the slab of @rec, validated, in place. */
-int pmpool_restored_slab_prepare(struct pmpool *pool, unsigned int index,
-				 struct pmpool_slab_ser *rec)
-{
-	struct pmpool_slab *slab;
-	int err;
+/* Slab numbers stored per xa_lock hold when restoring. */
+#define PMPOOL_RESTORE_BATCH	1024
 
-	slab = kzalloc_obj(*slab, GFP_KERNEL);
-	if (!slab)
+/* Store @n slabs of @pool->batch from @i on in @pool->slabs. */
+static int pmpool_batch_store(struct pmpool *pool, unsigned long i,
+			      unsigned long n)
+{
+	XA_STATE(xas, &pool->slabs, 0);
+	unsigned long end;
+
+	while (i < n) {
+		end = min(n, i + PMPOOL_RESTORE_BATCH);
+		xas_lock(&xas);
+		for (; i < end; i++) {
+			xas_set(&xas, pool->batch[i].index);
+			xas_store(&xas, &pool->batch[i]);
+			if (xas_error(&xas))
+				break;
+			/* What xa_store() does for an allocating xarray. */
+			xas_clear_mark(&xas, XA_FREE_MARK);
+		}
+		xas_unlock(&xas);
+		if (!xas_nomem(&xas, GFP_KERNEL) && xas_error(&xas))
+			return xas_error(&xas);
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * Restore, step 1: the in-kernel state of the @nr_slabs slabs the records
+ * describe (validated, read in place), in one array, and their slab
+ * numbers.  May fail; KHO has given nothing back yet.
+ */
+int pmpool_restored_slabs_prepare(struct pmpool *pool, unsigned long nr_slabs)
+{
+	const struct pmpool_geometry *geo = &pool->geo;
+	unsigned int per = geo->objs_per_slab;
+	unsigned long nr_recs, c, n = 0;
+	struct pmpool_slab_ser *rec;
+	struct pmpool_slab *slab;
+
+	pool->batch = kvcalloc(nr_slabs, sizeof(*pool->batch), GFP_KERNEL);
+	if (!pool->batch)
 		return -ENOMEM;
-	slab->rec = rec;
-	slab->index = index;
-	INIT_LIST_HEAD(&slab->list);
-	err = xa_err(xa_store(&pool->slabs, index, slab, GFP_KERNEL));
-	if (err)
-		kfree(slab);
-	return err;
+	nr_recs = (unsigned long)pool->desc->nr_chunks * geo->recs_per_chunk;
+	for (c = 0; c < nr_recs && n < nr_slabs; c++) {
+		rec = pmpool_rec(geo, pool->chunks[c / geo->recs_per_chunk],
+				 c % geo->recs_per_chunk);
+		if (!rec->phys)
+			continue;
+		slab = &pool->batch[n++];
+		slab->rec = rec;
+		slab->index = c;
+		slab->folio = pfn_folio(PHYS_PFN(rec->phys));
+		slab->inuse = bitmap_weight(pmpool_slab_bitmap(slab), per);
+		if (slab->inuse < per)
+			list_add_tail(&slab->list, &pool->partial);
+		else
+			INIT_LIST_HEAD(&slab->list);
+		pool->nr_inuse += slab->inuse;
+		pool->nr_free += per - slab->inuse;
+	}
+	pool->nr_batch = n;
+	pool->nr_slabs = n;
+	pool->nr_batch_live = n;
+	return pmpool_batch_store(pool, 0, n);
 }
 
 /* Restore, step 2: KHO gave back every slab's folio; nothing fails now. */
@@ -927,23 +989,27 @@ void pmpool_restored_slabs_init(struct pmpool *pool)
 {
 	unsigned int per = pool->geo.objs_per_slab;
 	struct pmpool_slab *slab;
-	unsigned long index;
+	unsigned long s;
 	unsigned int i;
 
-	xa_for_each(&pool->slabs, index, slab) {
-		slab->folio = pfn_folio(PHYS_PFN(slab->rec->phys));
-		slab->folio->private = (void *)index;	/* pmpool_virt_to_handle() */
-		slab->inuse = bitmap_weight(pmpool_slab_bitmap(slab), per);
+	for (s = 0; s < pool->nr_batch; s++) {
+		slab = &pool->batch[s];
+		/* For pmpool_virt_to_handle(); KHO used it until now. */
+		slab->folio->private = (void *)(unsigned long)slab->index;
 		if (IS_ENABLED(CONFIG_KASAN))
 			for_each_clear_bit(i, pmpool_slab_bitmap(slab), per)
 				kasan_poison_range(pmpool_slab_obj(pool, slab, i),
 						   pool->geo.obj_size);
-		if (slab->inuse < per)
-			list_add_tail(&slab->list, &pool->partial);
-		pool->nr_slabs++;
-		pool->nr_inuse += slab->inuse;
-		pool->nr_free += per - slab->inuse;
 	}
+}
+
+/* Slab structs allocated for @nr_slabs live slabs: kzalloc()ed plus @batch. */
+static unsigned long pmpool_slab_structs(struct pmpool *pool,
+					 unsigned long nr_slabs)
+{
+	unsigned long live = READ_ONCE(pool->nr_batch_live);
+
+	return (nr_slabs > live ? nr_slabs - live : 0) + pool->nr_batch;
 }
 
 /**
@@ -965,7 +1031,8 @@ void pmpool_get_stats(struct pmpool *pool, struct pmpool_stats *stats)
 	stats->slab_bytes = (u64)stats->nr_slabs << (PAGE_SHIFT + pool->geo.slab_order);
 	stats->meta_bytes = PMPOOL_ABI_DESC_SIZE +
 			    (u64)READ_ONCE(pool->desc->nr_chunks) * PMPOOL_CHUNK_SIZE +
-			    stats->nr_slabs * sizeof(struct pmpool_slab) +
+			    pmpool_slab_structs(pool, stats->nr_slabs) *
+			    sizeof(struct pmpool_slab) +
 			    sizeof(*pool) + PMPOOL_ABI_MAX_CHUNKS * sizeof(*pool->chunks);
 }
 EXPORT_SYMBOL_GPL(pmpool_get_stats);

@@ -86,6 +86,12 @@ struct pmpool_slab {
  * @walkers:    pmpool_walk() calls under way; no slab is released meanwhile.
  * @desc:       the descriptor, in a preserved page.
  * @chunks:     virtual addresses of the metadata chunks.
+ * @batch:      the slab structs of a restored pool, one array for all the
+ *              slabs handed over (a kzalloc each would dominate the
+ *              restore); an entry outlives its slab, until the pool is
+ *              destroyed, and is never reused.
+ * @nr_batch:   entries in @batch.
+ * @nr_batch_live: entries of @batch whose slab is still in the pool.
  * @work:       refills @reserve and releases empty slabs in process context.
  * @list:       on the list of all pools of this kernel.
  * @restored:   the pool came from the previous kernel.
@@ -110,6 +116,9 @@ struct pmpool {
 	atomic_t walkers;
 	struct pmpool_desc_ser *desc;
 	void **chunks;
+	struct pmpool_slab *batch;
+	unsigned long nr_batch;
+	unsigned long nr_batch_live;
 
 	struct work_struct work;
 	struct list_head list;
@@ -188,8 +197,7 @@ pmpool_rec(const struct pmpool_geometry *geo, void *chunk, unsigned int i)
 struct pmpool *pmpool_alloc_struct(const char *name, u16 tag, int nid,
 				   const struct pmpool_geometry *geo);
 void pmpool_free_struct(struct pmpool *pool);
-int pmpool_restored_slab_prepare(struct pmpool *pool, unsigned int index,
-				 struct pmpool_slab_ser *rec);
+int pmpool_restored_slabs_prepare(struct pmpool *pool, unsigned long nr_slabs);
 void pmpool_restored_slabs_init(struct pmpool *pool);
 bool pmpool_tag_in_use(u16 tag);
 bool pmpool_name_in_use(const char *name);
