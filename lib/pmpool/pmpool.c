@@ -228,7 +228,7 @@ struct pmpool *pmpool_alloc_struct(const char *name, u16 tag, int nid,
 
 /*
  * Frees the in-kernel structures only (with the slab structs a failed
- * restore left); the memory is released by callers.
+ * restore left, and the restore's array); the memory is released by callers.
  */
 void pmpool_free_struct(struct pmpool *pool)
 {
@@ -482,9 +482,7 @@ static void pmpool_slab_release(struct pmpool *pool, struct pmpool_slab *slab)
 	xa_erase(&pool->slabs, slab->index);
 	bitmap_zero(pmpool_slab_bitmap(slab), pool->geo.objs_per_slab);
 	pmpool_folio_free(pool, slab->folio);
-	if (pmpool_slab_batched(pool, slab))
-		WRITE_ONCE(pool->nr_batch_live, pool->nr_batch_live - 1);
-	else
+	if (!pmpool_slab_batched(pool, slab))
 		kfree_rcu(slab, rcu);
 }
 
@@ -506,6 +504,8 @@ static void pmpool_shrink(struct pmpool *pool)
 					list_del_init(&slab->list);
 					pool->nr_free -= per;
 					pool->nr_slabs--;
+					if (pmpool_slab_batched(pool, slab))
+						pool->nr_batch_live--;
 					break;
 				}
 			}
@@ -918,12 +918,11 @@ EXPORT_SYMBOL_GPL(pmpool_destroy);
 /* Slab numbers stored per xa_lock hold when restoring. */
 #define PMPOOL_RESTORE_BATCH	1024
 
-/* Store @n slabs of @pool->batch from @i on in @pool->slabs. */
-static int pmpool_batch_store(struct pmpool *pool, unsigned long i,
-			      unsigned long n)
+/* Store the slabs of @pool->batch in @pool->slabs under their numbers. */
+static int pmpool_batch_store(struct pmpool *pool)
 {
+	unsigned long i = 0, n = pool->nr_batch, end;
 	XA_STATE(xas, &pool->slabs, 0);
-	unsigned long end;
 
 	while (i < n) {
 		end = min(n, i + PMPOOL_RESTORE_BATCH);
@@ -969,7 +968,6 @@ int pmpool_restored_slabs_prepare(struct pmpool *pool, unsigned long nr_slabs)
 		slab = &pool->batch[n++];
 		slab->rec = rec;
 		slab->index = c;
-		slab->folio = pfn_folio(PHYS_PFN(rec->phys));
 		slab->inuse = bitmap_weight(pmpool_slab_bitmap(slab), per);
 		if (slab->inuse < per)
 			list_add_tail(&slab->list, &pool->partial);
@@ -981,7 +979,10 @@ int pmpool_restored_slabs_prepare(struct pmpool *pool, unsigned long nr_slabs)
 	pool->nr_batch = n;
 	pool->nr_slabs = n;
 	pool->nr_batch_live = n;
-	return pmpool_batch_store(pool, 0, n);
+	/* Validation counted the same records. */
+	if (WARN_ON_ONCE(n != nr_slabs))
+		return -EINVAL;
+	return pmpool_batch_store(pool);
 }
 
 /* Restore, step 2: KHO gave back every slab's folio; nothing fails now. */
@@ -994,6 +995,7 @@ void pmpool_restored_slabs_init(struct pmpool *pool)
 
 	for (s = 0; s < pool->nr_batch; s++) {
 		slab = &pool->batch[s];
+		slab->folio = pfn_folio(PHYS_PFN(slab->rec->phys));
 		/* For pmpool_virt_to_handle(); KHO used it until now. */
 		slab->folio->private = (void *)(unsigned long)slab->index;
 		if (IS_ENABLED(CONFIG_KASAN))
@@ -1001,15 +1003,6 @@ void pmpool_restored_slabs_init(struct pmpool *pool)
 				kasan_poison_range(pmpool_slab_obj(pool, slab, i),
 						   pool->geo.obj_size);
 	}
-}
-
-/* Slab structs allocated for @nr_slabs live slabs: kzalloc()ed plus @batch. */
-static unsigned long pmpool_slab_structs(struct pmpool *pool,
-					 unsigned long nr_slabs)
-{
-	unsigned long live = READ_ONCE(pool->nr_batch_live);
-
-	return (nr_slabs > live ? nr_slabs - live : 0) + pool->nr_batch;
 }
 
 /**
@@ -1021,18 +1014,19 @@ static unsigned long pmpool_slab_structs(struct pmpool *pool,
  */
 void pmpool_get_stats(struct pmpool *pool, struct pmpool_stats *stats)
 {
-	unsigned long flags;
+	unsigned long flags, nr_structs;
 
 	spin_lock_irqsave(&pool->lock, flags);
 	stats->nr_slabs = pool->nr_slabs;
 	stats->nr_inuse = pool->nr_inuse;
 	stats->nr_free = pool->nr_free;
+	/* Slab structs: one kzalloc() per slab, and the restore's array. */
+	nr_structs = pool->nr_slabs - pool->nr_batch_live + pool->nr_batch;
 	spin_unlock_irqrestore(&pool->lock, flags);
 	stats->slab_bytes = (u64)stats->nr_slabs << (PAGE_SHIFT + pool->geo.slab_order);
 	stats->meta_bytes = PMPOOL_ABI_DESC_SIZE +
 			    (u64)READ_ONCE(pool->desc->nr_chunks) * PMPOOL_CHUNK_SIZE +
-			    pmpool_slab_structs(pool, stats->nr_slabs) *
-			    sizeof(struct pmpool_slab) +
+			    nr_structs * sizeof(struct pmpool_slab) +
 			    sizeof(*pool) + PMPOOL_ABI_MAX_CHUNKS * sizeof(*pool->chunks);
 }
 EXPORT_SYMBOL_GPL(pmpool_get_stats);

@@ -53,7 +53,8 @@ struct pmpool_geometry {
  *           the allocation state, shared with the next kernel.
  * @index:   slab number (bits 47:24 of the handles of its objects).
  * @inuse:   allocated objects, equal to the weight of the bitmap.
- * @rcu:     frees this struct after concurrent pmpool_map() callers.
+ * @rcu:     frees this struct after concurrent pmpool_map() callers
+ *           (the structs of a restore live in &pmpool.batch instead).
  */
 struct pmpool_slab {
 	struct list_head list;
@@ -91,7 +92,8 @@ struct pmpool_slab {
  *              restore); an entry outlives its slab, until the pool is
  *              destroyed, and is never reused.
  * @nr_batch:   entries in @batch.
- * @nr_batch_live: entries of @batch whose slab is still in the pool.
+ * @nr_batch_live: entries of @batch whose slab is still in the pool, under
+ *              @lock.
  * @work:       refills @reserve and releases empty slabs in process context.
  * @list:       on the list of all pools of this kernel.
  * @restored:   the pool came from the previous kernel.
