@@ -921,19 +921,27 @@ EXPORT_SYMBOL_GPL(pmpool_destroy);
 /* Store the slabs of @pool->batch in @pool->slabs under their numbers. */
 static int pmpool_batch_store(struct pmpool *pool)
 {
-	unsigned long i = 0, n = pool->nr_batch, end;
+	unsigned long i = 0, n = pool->nr_batch, end, index;
 	XA_STATE(xas, &pool->slabs, 0);
+	bool walked;
 
 	while (i < n) {
 		end = min(n, i + PMPOOL_RESTORE_BATCH);
+		walked = false;
 		xas_lock(&xas);
 		for (; i < end; i++) {
-			xas_set(&xas, pool->batch[i].index);
+			index = pool->batch[i].index;
+			/* Slab numbers are mostly consecutive: step, not walk. */
+			if (walked && index == xas.xa_index + 1)
+				xas_next(&xas);
+			else
+				xas_set(&xas, index);
 			xas_store(&xas, &pool->batch[i]);
 			if (xas_error(&xas))
 				break;
 			/* What xa_store() does for an allocating xarray. */
 			xas_clear_mark(&xas, XA_FREE_MARK);
+			walked = true;
 		}
 		xas_unlock(&xas);
 		if (!xas_nomem(&xas, GFP_KERNEL) && xas_error(&xas))
@@ -956,7 +964,8 @@ int pmpool_restored_slabs_prepare(struct pmpool *pool, unsigned long nr_slabs)
 	struct pmpool_slab_ser *rec;
 	struct pmpool_slab *slab;
 
-	pool->batch = kvcalloc(nr_slabs, sizeof(*pool->batch), GFP_KERNEL);
+	/* Not zeroed: the loop below sets every field but @folio (and @rcu). */
+	pool->batch = kvmalloc_array(nr_slabs, sizeof(*pool->batch), GFP_KERNEL);
 	if (!pool->batch)
 		return -ENOMEM;
 	nr_recs = (unsigned long)pool->desc->nr_chunks * geo->recs_per_chunk;
@@ -967,6 +976,7 @@ int pmpool_restored_slabs_prepare(struct pmpool *pool, unsigned long nr_slabs)
 			continue;
 		slab = &pool->batch[n++];
 		slab->rec = rec;
+		slab->folio = NULL;
 		slab->index = c;
 		slab->inuse = bitmap_weight(pmpool_slab_bitmap(slab), per);
 		if (slab->inuse < per)
@@ -1014,19 +1024,20 @@ void pmpool_restored_slabs_init(struct pmpool *pool)
  */
 void pmpool_get_stats(struct pmpool *pool, struct pmpool_stats *stats)
 {
-	unsigned long flags, nr_structs;
+	unsigned long flags, nr_alloced;
 
 	spin_lock_irqsave(&pool->lock, flags);
 	stats->nr_slabs = pool->nr_slabs;
 	stats->nr_inuse = pool->nr_inuse;
 	stats->nr_free = pool->nr_free;
-	/* Slab structs: one kzalloc() per slab, and the restore's array. */
-	nr_structs = pool->nr_slabs - pool->nr_batch_live + pool->nr_batch;
+	/* Slab structs: a kzalloc() per slab, or an entry of @batch. */
+	nr_alloced = pool->nr_slabs - pool->nr_batch_live;
 	spin_unlock_irqrestore(&pool->lock, flags);
 	stats->slab_bytes = (u64)stats->nr_slabs << (PAGE_SHIFT + pool->geo.slab_order);
 	stats->meta_bytes = PMPOOL_ABI_DESC_SIZE +
 			    (u64)READ_ONCE(pool->desc->nr_chunks) * PMPOOL_CHUNK_SIZE +
-			    nr_structs * sizeof(struct pmpool_slab) +
+			    nr_alloced * kmalloc_size_roundup(sizeof(struct pmpool_slab)) +
+			    pool->nr_batch * sizeof(struct pmpool_slab) +
 			    sizeof(*pool) + PMPOOL_ABI_MAX_CHUNKS * sizeof(*pool->chunks);
 }
 EXPORT_SYMBOL_GPL(pmpool_get_stats);

@@ -57,12 +57,14 @@ struct pmpool_geometry {
  *           (the structs of a restore live in &pmpool.batch instead).
  */
 struct pmpool_slab {
-	struct list_head list;
+	union {
+		struct list_head list;
+		struct rcu_head rcu;	/* off every list by then */
+	};
 	struct folio *folio;
 	struct pmpool_slab_ser *rec;
 	unsigned int index;
 	unsigned int inuse;
-	struct rcu_head rcu;
 };
 
 /**
