@@ -22,10 +22,13 @@
  * Restore and discard need pools from the previous kernel.  The last case
  * hands some over: FAULT_NR_RESTORE pools for the restore sweep (each
  * injected fault that restore absorbs uses one up) and FAULT_NR_DISCARD
- * for the discard sweep.  After a kexec the restore and discard cases
- * sweep them (on a first boot they are skipped), and the kernel after that
+ * for discard, which must reach no fault point at all.  After a kexec the
+ * restore and discard cases use them (on a first boot they are skipped),
+ * and the kernel after that
  * restores the same pools again: their content shows that the failed
- * attempts left their memory as it was.
+ * attempts left their memory as it was.  One more case, without faults,
+ * checks that a restored pool sets up its slabs lazily and that every
+ * operation works on slabs not set up yet.
  *
  * Copyright (C) 2026 The pmpool authors
  */
@@ -298,7 +301,9 @@ static int fault_verify_one(struct pmpool *pool, u64 handle, void *obj,
 	u64 *o = obj;
 	unsigned int *bad = arg;
 
-	if (o[0] != handle || o[1] != fault_pattern(handle))
+	if (o[0] != handle || o[1] != fault_pattern(handle) ||
+	    pmpool_map(pool, handle) != obj ||
+	    pmpool_virt_to_handle(pool, obj) != handle)
 		(*bad)++;
 	return 0;
 }
@@ -311,6 +316,8 @@ static void fault_verify_pool(struct kunit *test, struct pmpool *pool)
 	u64 *r = pmpool_map(pool, root);
 
 	KUNIT_EXPECT_EQ(test, pool->nr_inuse, (unsigned long)FAULT_HO_OBJS);
+	/* The restore set up no slab: that waits for the slab's first use. */
+	KUNIT_EXPECT_EQ(test, pool->nr_lazy, pool->nr_slabs);
 	KUNIT_EXPECT_EQ(test, 0, pmpool_walk(pool, fault_verify_one, &bad));
 	KUNIT_EXPECT_EQ(test, bad, 0U);
 	KUNIT_ASSERT_NOT_NULL(test, r);
@@ -366,38 +373,116 @@ static void pmpool_fault_restore(struct kunit *test)
 	fault_report(test, "restore", &t);
 }
 
+/*
+ * Discard allocates nothing and preserves nothing: no fault point is on its
+ * way, so it cannot fail for want of memory.  Each pool is discarded with
+ * the first point armed, which must stay unreached.
+ */
 static void pmpool_fault_discard(struct kunit *test)
 {
 	unsigned long base = pmpool_pages_held();
-	struct fault_tally t = {};
 	char name[PMPOOL_ABI_NAME_MAX];
-	unsigned int n, i = 0;
-	bool hit = false;
+	unsigned int i;
+	bool hit;
 	int err;
 
 	if (!fault_handed_over)
 		kunit_skip(test, "no pools handed over (first boot)");
-	for (n = 1; n < FAULT_SWEEP_MAX && i < FAULT_NR_DISCARD; n++) {
+	for (i = 0; i < FAULT_NR_DISCARD; i++) {
 		fault_name(name, "discard", i);
-		fault_arm(n);
+		fault_arm(1);
 		err = pmpool_discard(name);
 		hit = fault_disarm();
-		if (fault_step(test, &t, hit, err))
-			continue;
+		KUNIT_EXPECT_EQ(test, err, 0);
+		KUNIT_EXPECT_FALSE(test, hit);
 		/* Gone, and its memory went back to the page allocator. */
 		KUNIT_EXPECT_EQ(test, PTR_ERR(pmpool_restore(name)), -ENOENT);
-		i++;
-		if (!hit)
-			break;
-	}
-	KUNIT_EXPECT_FALSE_MSG(test, hit && i == FAULT_NR_DISCARD,
-			       "ran out of pools before the sweep ended");
-	for (; i < FAULT_NR_DISCARD; i++) {
-		fault_name(name, "discard", i);
-		KUNIT_EXPECT_EQ(test, 0, pmpool_discard(name));
 	}
 	KUNIT_EXPECT_EQ(test, pmpool_pages_held(), base);
-	fault_report(test, "discard", &t);
+	kunit_info(test, "discard: %u pools, no fault point reached\n",
+		   FAULT_NR_DISCARD);
+}
+
+/* ---- a restored pool's slabs, set up when first needed ----------------- */
+
+#define FAULT_LAZY_NAME	"fault-lazy"
+#define FAULT_LAZY_OBJS	100U	/* 4 KiB objects, 16 per slab: 7 slabs */
+#define FAULT_LAZY_MAX	(2 * FAULT_LAZY_OBJS)
+
+struct fault_lazy_seen {
+	u64 handles[FAULT_LAZY_MAX];
+	unsigned int n, bad;
+};
+
+static int fault_lazy_one(struct pmpool *pool, u64 handle, void *obj, void *arg)
+{
+	struct fault_lazy_seen *seen = arg;
+
+	if (*(u64 *)obj != handle || pmpool_virt_to_handle(pool, obj) != handle ||
+	    pmpool_phys(pool, handle) != virt_to_phys(obj))
+		seen->bad++;
+	if (seen->n < FAULT_LAZY_MAX)
+		seen->handles[seen->n] = handle;
+	seen->n++;
+	return 0;
+}
+
+static void pmpool_fault_lazy(struct kunit *test)
+{
+	struct fault_lazy_seen *seen;
+	unsigned long slabs, nr_free, i;
+	struct pmpool *pool;
+	u64 h;
+
+	pool = pmpool_restore(FAULT_LAZY_NAME);
+	if (PTR_ERR(pool) == -ENOENT)
+		kunit_skip(test, "no pool handed over (first boot)");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
+	seen = kunit_kzalloc(test, sizeof(*seen), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, seen);
+	slabs = pool->nr_slabs;
+	KUNIT_EXPECT_EQ(test, slabs, DIV_ROUND_UP(FAULT_LAZY_OBJS, 16UL));
+	KUNIT_EXPECT_EQ(test, pool->nr_inuse, (unsigned long)FAULT_LAZY_OBJS);
+	KUNIT_EXPECT_EQ(test, pool->nr_lazy, slabs);
+	kunit_info(test, "restored %lu slabs, %lu set up by the restore\n",
+		   slabs, slabs - pool->nr_lazy);
+
+	/* Lookups read the records: they set up nothing. */
+	KUNIT_EXPECT_EQ(test, 0, pmpool_walk(pool, fault_lazy_one, seen));
+	KUNIT_EXPECT_EQ(test, seen->n, FAULT_LAZY_OBJS);
+	KUNIT_EXPECT_EQ(test, seen->bad, 0U);
+	KUNIT_EXPECT_EQ(test, pool->nr_lazy, slabs);
+
+	/* A free sets up the slab it frees into, and that one only. */
+	h = seen->handles[20];
+	KUNIT_EXPECT_EQ(test, 0, pmpool_free(pool, h));
+	KUNIT_EXPECT_EQ(test, pool->nr_lazy, slabs - 1);
+	KUNIT_EXPECT_NULL(test, pmpool_map(pool, h));
+	KUNIT_EXPECT_EQ(test, -EINVAL, pmpool_free(pool, h));
+
+	/* Allocations use every free object of the handed-over slabs first. */
+	nr_free = pool->nr_free;
+	KUNIT_EXPECT_EQ(test, nr_free, slabs * 16 - FAULT_LAZY_OBJS + 1);
+	for (i = 0; i < nr_free; i++)
+		KUNIT_EXPECT_NOT_NULL(test, pmpool_alloc(pool, GFP_ATOMIC, &h));
+	KUNIT_EXPECT_EQ(test, pool->nr_slabs, slabs);
+	KUNIT_EXPECT_EQ(test, pool->nr_free, 0UL);
+	KUNIT_EXPECT_EQ(test, pool->nr_lazy, 0UL);
+	KUNIT_EXPECT_NULL(test, pmpool_alloc(pool, GFP_ATOMIC, &h));
+	KUNIT_EXPECT_NOT_NULL(test, pmpool_alloc(pool, GFP_KERNEL, &h));
+	KUNIT_EXPECT_EQ(test, pool->nr_slabs, slabs + 1);
+	fault_check_stats(test, pool, FAULT_LAZY_OBJS + nr_free);
+
+	/* Handed-over slabs emptied go back to the page allocator. */
+	seen->n = 0;
+	KUNIT_EXPECT_EQ(test, 0, pmpool_walk(pool, fault_lazy_one, seen));
+	KUNIT_ASSERT_EQ(test, seen->n, FAULT_LAZY_OBJS + (unsigned int)nr_free);
+	for (i = 0; i < seen->n; i++)
+		KUNIT_EXPECT_EQ(test, 0, pmpool_free(pool, seen->handles[i]));
+	flush_work(&pool->work);
+	KUNIT_EXPECT_LE(test, pool->nr_slabs, 2UL);
+	fault_check_stats(test, pool, 0);
+	pmpool_destroy(pool);
 }
 
 /* A pool with FAULT_HO_OBJS patterned objects, object 0 its root. */
@@ -423,7 +508,9 @@ static struct pmpool *fault_make_pool(struct kunit *test, const char *name)
 static void pmpool_fault_handover(struct kunit *test)
 {
 	char name[PMPOOL_ABI_NAME_MAX];
+	struct pmpool *pool;
 	unsigned int i;
+	u64 h, *o;
 
 	for (i = 0; i < FAULT_NR_RESTORE; i++) {
 		fault_name(name, "restore", i);
@@ -434,6 +521,13 @@ static void pmpool_fault_handover(struct kunit *test)
 	for (i = 0; i < FAULT_NR_DISCARD; i++) {
 		fault_name(name, "discard", i);
 		fault_discard_pools[i] = fault_make_pool(test, name);
+	}
+	pool = pmpool_create(FAULT_LAZY_NAME, SZ_4K, 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pool);
+	for (i = 0; i < FAULT_LAZY_OBJS; i++) {
+		o = pmpool_alloc(pool, GFP_KERNEL, &h);
+		KUNIT_ASSERT_NOT_NULL(test, o);
+		*o = h;
 	}
 }
 
@@ -455,6 +549,7 @@ static struct kunit_case pmpool_fault_cases[] = {
 	KUNIT_CASE(pmpool_fault_reserve),
 	KUNIT_CASE(pmpool_fault_restore),
 	KUNIT_CASE(pmpool_fault_discard),
+	KUNIT_CASE(pmpool_fault_lazy),
 	KUNIT_CASE(pmpool_fault_kho),
 	KUNIT_CASE(pmpool_fault_handover),
 	{}

@@ -61,6 +61,8 @@ static_assert(PMPOOL_F_FOLIO_PER_OBJ == PMPOOL_ABI_F_FOLIO_PER_OBJ);
 
 /* The directory handed to the next kernel, preserved, and its scratch. */
 #define PMPOOL_FDT_SIZE		SZ_64K
+/* Directory bytes one pool takes, with room to spare (about 170 used). */
+#define PMPOOL_FDT_POOL_BYTES	256
 static void *pmpool_fdt_out;
 static void *pmpool_fdt_scratch;
 /*
@@ -201,6 +203,23 @@ static int pmpool_fdt_add_pool(void *fdt, struct pmpool *pool)
 	return err;
 }
 
+static int pmpool_fdt_build(void *fdt, int size)
+{
+	struct pmpool *pool;
+	int err;
+
+	err = fdt_create(fdt, size);
+	err |= fdt_finish_reservemap(fdt);
+	err |= fdt_begin_node(fdt, "");
+	err |= fdt_property_string(fdt, "compatible", pmpool_abi_compat);
+	list_for_each_entry(pool, &pmpool_pools, list)
+		if (pool->persistent)
+			err |= pmpool_fdt_add_pool(fdt, pool);
+	err |= fdt_end_node(fdt);
+	err |= fdt_finish(fdt);
+	return err;
+}
+
 /**
  * pmpool_handover_update() - rewrite the directory for the next kernel
  *
@@ -215,21 +234,17 @@ int pmpool_handover_update(void)
 {
 	void *fdt = pmpool_fdt_scratch;
 	struct pmpool *pool;
-	int err;
+	int n = 0, size;
 
 	lockdep_assert_held(&pmpool_mutex);
 	if (!pmpool_fdt_out || pmpool_frozen)
 		return 0;
-	err = fdt_create(fdt, PMPOOL_FDT_SIZE);
-	err |= fdt_finish_reservemap(fdt);
-	err |= fdt_begin_node(fdt, "");
-	err |= fdt_property_string(fdt, "compatible", pmpool_abi_compat);
 	list_for_each_entry(pool, &pmpool_pools, list)
-		if (pool->persistent)
-			err |= pmpool_fdt_add_pool(fdt, pool);
-	err |= fdt_end_node(fdt);
-	err |= fdt_finish(fdt);
-	if (err)
+		n += pool->persistent;
+	/* fdt_create() clears all it is given: give what the pools need. */
+	size = min(PMPOOL_FDT_SIZE, SZ_1K + n * PMPOOL_FDT_POOL_BYTES);
+	if (pmpool_fdt_build(fdt, size) &&
+	    (size == PMPOOL_FDT_SIZE || pmpool_fdt_build(fdt, PMPOOL_FDT_SIZE)))
 		return -ENOSPC;
 	memcpy(pmpool_fdt_out, fdt, fdt_totalsize(fdt));
 	return 0;
@@ -604,94 +619,128 @@ static struct pmpool_incoming *pmpool_incoming_find(const char *name)
 	return NULL;
 }
 
-/* The descriptor, chunk and slab ranges of @in, in that order. */
-static struct pmpool_range *pmpool_incoming_range_array(struct pmpool_incoming *in,
-							unsigned long *n)
-{
-	struct pmpool_range *r;
-
-	*n = pmpool_incoming_ranges(in, NULL);
-	r = kvmalloc_array(*n, sizeof(*r), GFP_KERNEL);
-	if (r)
-		pmpool_incoming_ranges(in, r);
-	return r;
-}
-
-static unsigned long pmpool_range_pages(const struct pmpool_range *r)
-{
-	return (r->end - r->start) >> PAGE_SHIFT;
-}
-
-static void pmpool_unpreserve_ranges(const struct pmpool_range *r,
-				     unsigned long n)
-{
-	while (n--)
-		kho_unpreserve_pages(phys_to_page(r[n].start),
-				     pmpool_range_pages(&r[n]));
-}
+/* What pmpool_ranges_apply() does to each piece of an incoming pool's memory. */
+enum pmpool_range_op {
+	PMPOOL_RANGE_PRESERVE,		/* preserve again, for the next kexec */
+	PMPOOL_RANGE_UNPRESERVE,	/* undo PRESERVE */
+	PMPOOL_RANGE_TAKE,		/* kho_restore_folio() */
+	PMPOOL_RANGE_PUT,		/* folio_put() what TAKE gave */
+};
 
 /*
- * Preserve a restored pool's memory for the next kexec.  KHO needs only the
- * PFNs, so this runs before the folios are taken back: a failure (KHO
- * allocates its tracking nodes) leaves the incoming pool untouched and the
- * restore can be retried.  Each range is one naturally aligned block, so
- * KHO records it with the order the slab or chunk folio has.
+ * @op on the block of 2^@order pages at @phys: the slab of record @r of
+ * @ch in @pool, or metadata if @ch is NULL.
  */
-static int pmpool_represerve(const struct pmpool_range *r, unsigned long n)
-{
-	unsigned long i;
-	int err;
-
-	for (i = 0; i < n; i++) {
-		err = pmpool_kho_should_fail() ? -ENOMEM :
-		      kho_preserve_pages(phys_to_page(r[i].start),
-					 pmpool_range_pages(&r[i]));
-		if (err) {
-			atomic_long_inc(&pmpool_nr_kho_errors);
-			pmpool_unpreserve_ranges(r, i);
-			return err;
-		}
-	}
-	return 0;
-}
-
-/*
- * Take every range of @in back from KHO.  Allocates nothing; fails only if
- * KHO and the validated directory disagree, and then gives back what it
- * took and marks the pool refused.
- */
-static int pmpool_restore_ranges(struct pmpool_incoming *in,
-				 const struct pmpool_range *r, unsigned long n)
+static int pmpool_range_do(struct pmpool_incoming *in, struct pmpool *pool,
+			   enum pmpool_range_op op, phys_addr_t phys,
+			   unsigned int order, struct pmpool_chunk *ch,
+			   unsigned int r)
 {
 	struct folio *folio;
-	unsigned long i;
+	int err;
 
-	for (i = 0; i < n; i++) {
-		folio = kho_restore_folio(r[i].start);
-		if (folio && folio_nr_pages(folio) == pmpool_range_pages(&r[i]))
-			continue;
-		if (folio) {
+	switch (op) {
+	case PMPOOL_RANGE_PRESERVE:
+		/* KHO needs only the PFNs: the folio is not taken back yet. */
+		err = pmpool_kho_should_fail() ? -ENOMEM :
+		      kho_preserve_pages(phys_to_page(phys), 1UL << order);
+		if (err)
+			atomic_long_inc(&pmpool_nr_kho_errors);
+		return err;
+	case PMPOOL_RANGE_UNPRESERVE:
+		kho_unpreserve_pages(phys_to_page(phys), 1UL << order);
+		return 0;
+	case PMPOOL_RANGE_TAKE:
+		folio = kho_restore_folio(phys);
+		if (!folio) {
+			in->error = "KHO has no preserved folio at a validated address";
+			return -EIO;
+		}
+		if (folio_order(folio) != order) {
 			folio_put(folio);
 			in->error = "preserved folio has the wrong order";
-		} else {
-			in->error = "KHO has no preserved folio at a validated address";
+			return -EIO;
 		}
-		while (i--)
-			folio_put(pfn_folio(PHYS_PFN(r[i].start)));
-		return -EIO;
+		if (ch)
+			pmpool_restored_slab_init(pool, ch, r, folio);
+		return 0;
+	case PMPOOL_RANGE_PUT:
+		folio_put(pfn_folio(PHYS_PFN(phys)));
+		return 0;
 	}
-	return 0;
+	return -EINVAL;
 }
 
-/* Restore, step 1: pointers and slab bookkeeping, from the records in place. */
-static int pmpool_restore_prepare(struct pmpool *pool,
-				  const struct pmpool_incoming *in)
+/*
+ * Apply @op to the first @limit blocks of memory of the validated incoming
+ * pool @in: its slabs in slab order (one pass over the records in place,
+ * no list built), then its chunks, then its descriptor.  Stops at the
+ * first failure.
+ *
+ * Return: the number of blocks done.
+ */
+static unsigned long pmpool_ranges_apply(struct pmpool_incoming *in,
+					 struct pmpool *pool,
+					 enum pmpool_range_op op,
+					 unsigned long limit)
 {
-	unsigned int c;
+	const struct pmpool_geometry *geo = &in->geo;
+	const struct pmpool_desc_ser *desc = phys_to_virt(in->desc_phys);
+	struct pmpool_chunk *ch = NULL;
+	struct pmpool_slab_ser *rec;
+	unsigned long n = 0;
+	unsigned int c, r;
+	void *chunk;
 
-	for (c = 0; c < pool->desc->nr_chunks; c++)
-		pool->chunks[c] = phys_to_virt(pool->desc->chunks[c]);
-	return pmpool_restored_slabs_prepare(pool, in->nr_slabs);
+	for (c = 0; c < desc->nr_chunks; c++) {
+		chunk = phys_to_virt(desc->chunks[c]);
+		if (pool)
+			ch = pool->chunks[c];
+		for (r = 0; r < geo->recs_per_chunk; r++) {
+			rec = pmpool_rec(geo, chunk, r);
+			if (!rec->phys)
+				continue;
+			if (n == limit ||
+			    pmpool_range_do(in, pool, op, rec->phys,
+					    geo->slab_order, ch, r))
+				return n;
+			n++;
+		}
+	}
+	/* Metadata last: PUT reads it until then. */
+	for (c = 0; c < desc->nr_chunks; c++, n++)
+		if (n == limit ||
+		    pmpool_range_do(in, pool, op, desc->chunks[c],
+				    PMPOOL_ABI_CHUNK_ORDER, NULL, 0))
+			return n;
+	if (n == limit ||
+	    pmpool_range_do(in, pool, op, in->desc_phys, 0, NULL, 0))
+		return n;
+	return n + 1;
+}
+
+/* Blocks (descriptor, chunks, slabs) of a validated incoming pool. */
+static unsigned long pmpool_incoming_blocks(const struct pmpool_incoming *in)
+{
+	const struct pmpool_desc_ser *desc = phys_to_virt(in->desc_phys);
+
+	return 1 + desc->nr_chunks + in->nr_slabs;
+}
+
+/*
+ * Take every block of @in back from KHO (giving each slab to @pool if
+ * set).  Allocates nothing; fails only if KHO and the validated directory
+ * disagree, and then gives back what it took and marks the pool refused.
+ */
+static int pmpool_take_all(struct pmpool_incoming *in, struct pmpool *pool)
+{
+	unsigned long n = pmpool_incoming_blocks(in), done;
+
+	done = pmpool_ranges_apply(in, pool, PMPOOL_RANGE_TAKE, n);
+	if (done == n)
+		return 0;
+	pmpool_ranges_apply(in, NULL, PMPOOL_RANGE_PUT, done);
+	return -EIO;
 }
 
 /**
@@ -702,7 +751,8 @@ static int pmpool_restore_prepare(struct pmpool *pool,
  * handle and with the same content; free objects can be allocated again;
  * the root is as it was.  The pool keeps working like a new one and is
  * handed over again at the next kexec (if KHO is enabled in this kernel).
- * Restoring costs O(slabs), not O(objects).  A reserve set with
+ * Restoring costs KHO's own work per slab (O(slabs), not O(objects)); a
+ * slab's in-kernel state is set up when it is first used.  A reserve set with
  * pmpool_reserve() is not carried over.
  *
  * Context: process context, may sleep.  Usable from initcalls at
@@ -715,9 +765,8 @@ static int pmpool_restore_prepare(struct pmpool *pool,
  */
 struct pmpool *pmpool_restore(const char *name)
 {
-	struct pmpool_range *r = NULL;
 	struct pmpool_incoming *in;
-	unsigned long n, i, pages;
+	unsigned long n, done;
 	struct pmpool *pool;
 	int err;
 
@@ -741,34 +790,34 @@ struct pmpool *pmpool_restore(const char *name)
 	if (!pool)
 		goto out_unlock;
 	pool->desc = phys_to_virt(in->desc_phys);
-	r = pmpool_incoming_range_array(in, &n);
-	if (!r)
-		goto out_free;
 	/*
 	 * Everything that can fail for want of memory runs before KHO gives a
 	 * page back, so that a failed restore leaves the incoming pool as it
 	 * was and can be retried.
 	 */
-	err = pmpool_restore_prepare(pool, in);
+	err = pmpool_restored_chunks_prepare(pool);
 	if (err)
 		goto out_free;
+	n = pmpool_incoming_blocks(in);
 	if (pool->persistent) {
-		err = pmpool_represerve(r, n);
-		if (err)
+		done = pmpool_ranges_apply(in, NULL, PMPOOL_RANGE_PRESERVE, n);
+		if (done < n) {
+			pmpool_ranges_apply(in, NULL, PMPOOL_RANGE_UNPRESERVE, done);
+			err = -ENOMEM;
 			goto out_free;
+		}
 	}
-	err = pmpool_restore_ranges(in, r, n);
+	err = pmpool_take_all(in, pool);
 	if (err) {
 		pr_err("%s: restore failed: %s\n", name, in->error);
 		if (pool->persistent)
-			pmpool_unpreserve_ranges(r, n);
+			pmpool_ranges_apply(in, NULL, PMPOOL_RANGE_UNPRESERVE, n);
 		goto out_free;
 	}
-	pmpool_restored_slabs_init(pool);
+	pmpool_restored_finish(pool, in->nr_slabs, in->nr_inuse);
 	pool->restored = true;
-	for (pages = 0, i = 0; i < n; i++)
-		pages += pmpool_range_pages(&r[i]);
-	atomic_long_add(pages, &pmpool_nr_pages);
+	atomic_long_add(1 + ((unsigned long)pool->desc->nr_chunks << PMPOOL_ABI_CHUNK_ORDER) +
+			(in->nr_slabs << in->geo.slab_order), &pmpool_nr_pages);
 
 	list_del(&in->list);
 	kfree(in);
@@ -777,13 +826,11 @@ struct pmpool *pmpool_restore(const char *name)
 	if (err)
 		pr_warn("%s: restored but not handed over again: %d\n", name, err);
 	mutex_unlock(&pmpool_mutex);
-	kvfree(r);
 	pr_debug("restored pool '%s': %lu objects of %u bytes in %lu slabs\n",
 		 pool->name, pool->nr_inuse, pool->geo.obj_size, pool->nr_slabs);
 	return pool;
 
 out_free:
-	kvfree(r);
 	pmpool_free_struct(pool);
 out_unlock:
 	mutex_unlock(&pmpool_mutex);
@@ -810,8 +857,6 @@ EXPORT_SYMBOL_GPL(pmpool_restore);
 int pmpool_discard(const char *name)
 {
 	struct pmpool_incoming *in;
-	struct pmpool_range *r;
-	unsigned long n, i;
 	int err;
 
 	if (!name)
@@ -824,15 +869,10 @@ int pmpool_discard(const char *name)
 	err = -EINVAL;
 	if (in->error)
 		goto out_unlock;
-	err = -ENOMEM;
-	r = pmpool_incoming_range_array(in, &n);
-	if (!r)
-		goto out_unlock;
-	err = pmpool_restore_ranges(in, r, n);
-	for (i = 0; !err && i < n; i++)
-		folio_put(pfn_folio(PHYS_PFN(r[i].start)));
-	kvfree(r);
+	err = pmpool_take_all(in, NULL);
 	if (!err) {
+		pmpool_ranges_apply(in, NULL, PMPOOL_RANGE_PUT,
+				    pmpool_incoming_blocks(in));
 		pr_info("discarded pool '%s': %lu slabs of order %u\n",
 			in->name, in->nr_slabs, in->geo.slab_order);
 		list_del(&in->list);

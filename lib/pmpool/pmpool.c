@@ -20,8 +20,12 @@
  * metadata chunk (see the pmpool KHO ABI).  pmpool_alloc() and
  * pmpool_free() flip one bit under the pool's spinlock, and that single
  * store is what the next kernel sees; a kexec may strike at any instant.
- * Counters such as &pmpool.nr_inuse are derived from the bitmaps after a
- * restore and are never handed over.
+ * Handles are resolved through the records themselves (slab number ->
+ * chunk -> record -> slab address), so lookups need no in-kernel index.
+ * Counters such as &pmpool.nr_inuse are never handed over: after a restore
+ * they come from what validation counted in the records, and the in-kernel
+ * state of each handed-over slab is set up when the slab is first needed,
+ * so that a restore costs KHO's own work per slab and little more.
  *
  * KHO preservation sleeps, so slabs are only added by callers that may
  * sleep or by the pool's work item.  An atomic allocation is served from
@@ -105,23 +109,131 @@ int pmpool_geometry_init(struct pmpool_geometry *geo, size_t obj_size,
 	return 0;
 }
 
+static unsigned long *pmpool_rec_bitmap(struct pmpool_slab_ser *rec)
+{
+	return (unsigned long *)rec->bitmap;
+}
+
 static unsigned long *pmpool_slab_bitmap(struct pmpool_slab *slab)
 {
-	return (unsigned long *)slab->rec->bitmap;
+	return pmpool_rec_bitmap(slab->rec);
 }
 
 static void *pmpool_slab_obj(struct pmpool *pool, struct pmpool_slab *slab,
 			     unsigned int i)
 {
-	return folio_address(slab->folio) + (size_t)i * pool->geo.obj_size;
+	return phys_to_virt(slab->rec->phys) + (size_t)i * pool->geo.obj_size;
 }
 
-/* Whether @slab is an entry of @pool->batch (restored, not kfree()d). */
-static bool pmpool_slab_batched(const struct pmpool *pool,
-				const struct pmpool_slab *slab)
+/*
+ * The chunk holding slab number @s, and in @r the slab's record in it; NULL
+ * if there is no such chunk.  Safe without locks: a chunk once published
+ * stays until the pool is freed.
+ */
+static struct pmpool_chunk *pmpool_chunk_find(struct pmpool *pool,
+					      unsigned long s, unsigned int *r)
 {
-	return slab >= pool->batch && slab < pool->batch + pool->nr_batch;
+	unsigned long c = s / pool->geo.recs_per_chunk;
+
+	if (c >= PMPOOL_ABI_MAX_CHUNKS)
+		return NULL;
+	*r = s % pool->geo.recs_per_chunk;
+	/* Pairs with smp_store_release() in pmpool_chunk_get(). */
+	return smp_load_acquire(&pool->chunks[c]);
 }
+
+/*
+ * The record that a handle of @pool names, or NULL if the handle cannot be
+ * one of its objects (its slab may still be absent: @phys is then 0).
+ */
+static struct pmpool_slab_ser *pmpool_handle_rec(struct pmpool *pool,
+						 u64 handle,
+						 struct pmpool_chunk **chp,
+						 unsigned int *rp)
+{
+	struct pmpool_chunk *ch;
+	unsigned int r;
+
+	if (pmpool_handle_tag(handle) != pool->tag ||
+	    pmpool_handle_obj(handle) >= pool->geo.objs_per_slab)
+		return NULL;
+	ch = pmpool_chunk_find(pool, pmpool_handle_slab(handle), &r);
+	if (!ch)
+		return NULL;
+	if (chp) {
+		*chp = ch;
+		*rp = r;
+	}
+	return pmpool_rec(&pool->geo, ch->recs, r);
+}
+
+/**
+ * pmpool_rec_next() - the next slab of a pool, in slab-number order
+ * @pool: the pool.
+ * @s:    slab number to start from; set to the number found.
+ *
+ * Callers keep slabs from being released (&pmpool.grow_lock or a walk).
+ *
+ * Return: the record of the first slab numbered @s or above, or NULL.
+ */
+struct pmpool_slab_ser *pmpool_rec_next(struct pmpool *pool, unsigned long *s)
+{
+	struct pmpool_slab_ser *rec;
+	struct pmpool_chunk *ch;
+	unsigned int r;
+
+	for (; (ch = pmpool_chunk_find(pool, *s, &r)); (*s)++) {
+		rec = pmpool_rec(&pool->geo, ch->recs, r);
+		if (READ_ONCE(rec->phys))
+			return rec;
+	}
+	return NULL;
+}
+
+/* Set up the struct of the lazy slab of record @r of @ch. */
+static struct pmpool_slab *pmpool_slab_wake(struct pmpool *pool,
+					    struct pmpool_chunk *ch,
+					    unsigned int r)
+{
+	struct pmpool_slab *slab = &ch->slabs[r];
+	unsigned int per = pool->geo.objs_per_slab;
+
+	lockdep_assert_held(&pool->lock);
+	__clear_bit(r, ch->lazy);
+	pool->nr_lazy--;
+	slab->rec = pmpool_rec(&pool->geo, ch->recs, r);
+	slab->index = ch->first + r;
+	slab->inuse = bitmap_weight(pmpool_slab_bitmap(slab), per);
+	if (slab->inuse < per)
+		list_add_tail(&slab->list, &pool->partial);
+	else
+		INIT_LIST_HEAD(&slab->list);
+	return slab;
+}
+
+/* Set up the structs of up to @budget lazy slabs, lowest number first. */
+static void pmpool_lazy_wake(struct pmpool *pool, unsigned int budget)
+{
+	unsigned int rpc = pool->geo.recs_per_chunk, r;
+	struct pmpool_chunk *ch;
+
+	lockdep_assert_held(&pool->lock);
+	while (pool->nr_lazy && budget) {
+		/* A lazy slab is at or above @lazy_next: its chunk exists. */
+		ch = pool->chunks[pool->lazy_next / rpc];
+		r = find_next_bit(ch->lazy, rpc, pool->lazy_next % rpc);
+		if (r == rpc) {
+			pool->lazy_next = ch->first + rpc;
+			continue;
+		}
+		pool->lazy_next = ch->first + r + 1;
+		pmpool_slab_wake(pool, ch, r);
+		budget--;
+	}
+}
+
+/* Lazy slabs set up per hold of the pool's lock. */
+#define PMPOOL_WAKE_BATCH	32
 
 /* Page-allocator memory for slabs and metadata, preserved if persistent. */
 static struct folio *pmpool_folio_alloc(struct pmpool *pool, gfp_t gfp,
@@ -219,27 +331,50 @@ struct pmpool *pmpool_alloc_struct(const char *name, u16 tag, int nid,
 	pool->persistent = pmpool_handover_active();
 	spin_lock_init(&pool->lock);
 	INIT_LIST_HEAD(&pool->partial);
-	xa_init_flags(&pool->slabs, XA_FLAGS_ALLOC);
 	mutex_init(&pool->grow_lock);
 	INIT_WORK(&pool->work, pmpool_work_fn);
 	INIT_LIST_HEAD(&pool->list);
 	return pool;
 }
 
-/*
- * Frees the in-kernel structures only (with the slab structs a failed
- * restore left, and the restore's array); the memory is released by callers.
- */
+static void pmpool_chunk_free(struct pmpool_chunk *ch)
+{
+	if (ch) {
+		kvfree(ch->slabs);
+		kfree(ch);
+	}
+}
+
+/* In-kernel state of chunk @c, without its records (@recs is NULL). */
+static struct pmpool_chunk *pmpool_chunk_alloc(struct pmpool *pool,
+					       unsigned int c)
+{
+	unsigned int rpc = pool->geo.recs_per_chunk;
+	size_t words = BITS_TO_LONGS(rpc);
+	struct pmpool_chunk *ch;
+
+	ch = kzalloc(sizeof(*ch) + 2 * words * sizeof(long), GFP_KERNEL);
+	if (!ch)
+		return NULL;
+	/* Not zeroed: a slab's struct is set up when its slab is added. */
+	ch->slabs = kvmalloc_array(rpc, sizeof(*ch->slabs), GFP_KERNEL);
+	if (!ch->slabs) {
+		kfree(ch);
+		return NULL;
+	}
+	ch->used = (unsigned long *)(ch + 1);
+	ch->lazy = ch->used + words;
+	ch->first = c * rpc;
+	return ch;
+}
+
+/* Frees the in-kernel structures only; the memory is released by callers. */
 void pmpool_free_struct(struct pmpool *pool)
 {
-	struct pmpool_slab *slab;
-	unsigned long index;
+	unsigned int c;
 
-	xa_for_each(&pool->slabs, index, slab)
-		if (!pmpool_slab_batched(pool, slab))
-			kfree(slab);
-	xa_destroy(&pool->slabs);
-	kvfree(pool->batch);
+	for (c = 0; c < PMPOOL_ABI_MAX_CHUNKS; c++)
+		pmpool_chunk_free(pool->chunks[c]);
 	kfree(pool->chunks);
 	kfree(pool);
 }
@@ -367,23 +502,28 @@ struct pmpool *pmpool_create(const char *name, size_t obj_size,
 }
 EXPORT_SYMBOL_GPL(pmpool_create);
 
-/* Make sure the metadata chunk holding slab @index exists. */
-static int pmpool_chunk_get(struct pmpool *pool, unsigned int index)
+/* Add metadata chunk @c, the next one.  Sleeps. */
+static int pmpool_chunk_get(struct pmpool *pool, unsigned int c)
 {
-	unsigned int c = index / pool->geo.recs_per_chunk;
+	struct pmpool_chunk *ch;
 	struct folio *folio;
 
 	lockdep_assert_held(&pool->grow_lock);
-	if (pool->chunks[c])
-		return 0;
-	/* Slab numbers are handed out lowest first: chunks fill in order. */
-	if (WARN_ON_ONCE(c != pool->desc->nr_chunks))
+	/* Chunks fill in order: @c is the first one that does not exist. */
+	if (WARN_ON_ONCE(c != pool->desc->nr_chunks || pool->chunks[c]))
 		return -EINVAL;
+	ch = pmpool_chunk_alloc(pool, c);
+	if (!ch)
+		return -ENOMEM;
 	folio = pmpool_folio_alloc(pool, GFP_KERNEL | __GFP_ZERO,
 				   PMPOOL_ABI_CHUNK_ORDER);
-	if (!folio)
+	if (!folio) {
+		pmpool_chunk_free(ch);
 		return -ENOMEM;
-	pool->chunks[c] = folio_address(folio);
+	}
+	ch->recs = folio_address(folio);
+	/* Readers find the chunk complete (pmpool_chunk_find()). */
+	smp_store_release(&pool->chunks[c], ch);
 	/* The zeroed chunk must be in place before the next kernel sees it. */
 	smp_wmb();
 	WRITE_ONCE(pool->desc->chunks[c], pmpool_folio_phys(folio));
@@ -391,43 +531,68 @@ static int pmpool_chunk_get(struct pmpool *pool, unsigned int index)
 	return 0;
 }
 
+/*
+ * The lowest free slab number: its chunk, and its record in @r.  Adds a
+ * chunk if all are full.  Sleeps.
+ */
+static struct pmpool_chunk *pmpool_slab_number_get(struct pmpool *pool,
+						   unsigned int *r)
+{
+	unsigned int rpc = pool->geo.recs_per_chunk;
+	unsigned int c, nr_chunks = pool->desc->nr_chunks;
+	struct pmpool_chunk *ch;
+	int err;
+
+	lockdep_assert_held(&pool->grow_lock);
+	for (c = pool->grow_hint; c < nr_chunks; c++)
+		if (pool->chunks[c]->nr_used < rpc)
+			break;
+	pool->grow_hint = c;
+	if (c == nr_chunks) {
+		if ((u64)c * rpc >= PMPOOL_MAX_SLABS(pool))
+			return ERR_PTR(-ENOSPC);
+		err = pmpool_chunk_get(pool, c);
+		if (err)
+			return ERR_PTR(err);
+	}
+	ch = pool->chunks[c];
+	*r = find_first_zero_bit(ch->used, rpc);
+	if ((u64)ch->first + *r >= PMPOOL_MAX_SLABS(pool))
+		return ERR_PTR(-ENOSPC);
+	return ch;
+}
+
 /* Add one slab to @pool.  Sleeps. */
 static int pmpool_grow(struct pmpool *pool)
 {
 	struct pmpool_slab *slab;
+	struct pmpool_chunk *ch;
 	struct folio *folio;
 	unsigned long flags;
-	u32 index;
-	int err;
+	unsigned int r;
+	int err = 0;
 
 	mutex_lock(&pool->grow_lock);
-	/* Reserve the lowest free slab number; the slab is stored below. */
-	err = xa_alloc(&pool->slabs, &index, NULL,
-		       XA_LIMIT(0, PMPOOL_MAX_SLABS(pool) - 1), GFP_KERNEL);
-	if (err) {
-		err = err == -EBUSY ? -ENOSPC : err;
+	ch = pmpool_slab_number_get(pool, &r);
+	if (IS_ERR(ch)) {
+		err = PTR_ERR(ch);
 		goto out_unlock;
 	}
-	err = pmpool_chunk_get(pool, index);
-	if (err)
-		goto out_free_index;
-	err = -ENOMEM;
-	slab = kzalloc_obj(*slab, GFP_KERNEL);
-	if (!slab)
-		goto out_free_index;
 	folio = pmpool_folio_alloc(pool, GFP_KERNEL, pool->geo.slab_order);
-	if (!folio)
-		goto out_free_slab;
-	slab->folio = folio;
-	slab->index = index;
-	folio->private = (void *)(unsigned long)index;	/* pmpool_virt_to_handle() */
-	slab->rec = pmpool_rec(&pool->geo,
-			       pool->chunks[index / pool->geo.recs_per_chunk],
-			       index % pool->geo.recs_per_chunk);
+	if (!folio) {
+		err = -ENOMEM;
+		goto out_unlock;
+	}
+	slab = &ch->slabs[r];
+	slab->rec = pmpool_rec(&pool->geo, ch->recs, r);
+	slab->index = ch->first + r;
+	slab->inuse = 0;
+	__set_bit(r, ch->used);
+	ch->nr_used++;
+	/* For pmpool_virt_to_handle(). */
+	folio->private = (void *)(unsigned long)slab->index;
 	/* Every object is free: KASAN reports any access until allocated. */
 	kasan_poison_range(folio_address(folio), folio_size(folio));
-	INIT_LIST_HEAD(&slab->list);
-	xa_store(&pool->slabs, index, slab, GFP_KERNEL);	/* no allocation */
 
 	/*
 	 * The record's bitmap is zero (fresh chunk, or cleared when the slab
@@ -441,13 +606,6 @@ static int pmpool_grow(struct pmpool *pool)
 	pool->nr_free += pool->geo.objs_per_slab;
 	pool->nr_slabs++;
 	spin_unlock_irqrestore(&pool->lock, flags);
-	mutex_unlock(&pool->grow_lock);
-	return 0;
-
-out_free_slab:
-	kfree(slab);
-out_free_index:
-	xa_erase(&pool->slabs, index);
 out_unlock:
 	mutex_unlock(&pool->grow_lock);
 	return err;
@@ -471,19 +629,26 @@ static int pmpool_grow_gfp(struct pmpool *pool, gfp_t gfp)
 	return err;
 }
 
-/* Take @slab out of the handed-over state and free it.  Sleeps. */
-static void pmpool_slab_release(struct pmpool *pool, struct pmpool_slab *slab)
+/*
+ * Take the slab of record @r of @ch out of the handed-over state and free
+ * it.  Its struct, if set up, is off every list.  Sleeps.
+ */
+static void pmpool_slab_release(struct pmpool *pool, struct pmpool_chunk *ch,
+				unsigned int r)
 {
+	struct pmpool_slab_ser *rec = pmpool_rec(&pool->geo, ch->recs, r);
+	phys_addr_t phys = rec->phys;
+
 	lockdep_assert_held(&pool->grow_lock);
 	/* First out of the next kernel's view, then unpreserved and freed. */
-	WRITE_ONCE(slab->rec->phys, 0);
+	WRITE_ONCE(rec->phys, 0);
 	/* Orders the unpublish before the bitmap reset and the free below. */
 	smp_wmb();
-	xa_erase(&pool->slabs, slab->index);
-	bitmap_zero(pmpool_slab_bitmap(slab), pool->geo.objs_per_slab);
-	pmpool_folio_free(pool, slab->folio);
-	if (!pmpool_slab_batched(pool, slab))
-		kfree_rcu(slab, rcu);
+	bitmap_zero(pmpool_rec_bitmap(rec), pool->geo.objs_per_slab);
+	__clear_bit(r, ch->used);
+	ch->nr_used--;
+	pool->grow_hint = min(pool->grow_hint, ch->first / pool->geo.recs_per_chunk);
+	pmpool_folio_free(pool, pfn_folio(PHYS_PFN(phys)));
 }
 
 /* Release empty slabs beyond the reserve plus one slab of slack. */
@@ -491,7 +656,9 @@ static void pmpool_shrink(struct pmpool *pool)
 {
 	unsigned int per = pool->geo.objs_per_slab;
 	struct pmpool_slab *slab, *victim;
+	struct pmpool_chunk *ch;
 	unsigned long flags;
+	unsigned int r;
 
 	mutex_lock(&pool->grow_lock);
 	while (!atomic_read(&pool->walkers)) {
@@ -504,8 +671,6 @@ static void pmpool_shrink(struct pmpool *pool)
 					list_del_init(&slab->list);
 					pool->nr_free -= per;
 					pool->nr_slabs--;
-					if (pmpool_slab_batched(pool, slab))
-						pool->nr_batch_live--;
 					break;
 				}
 			}
@@ -513,7 +678,8 @@ static void pmpool_shrink(struct pmpool *pool)
 		spin_unlock_irqrestore(&pool->lock, flags);
 		if (!victim)
 			break;
-		pmpool_slab_release(pool, victim);
+		ch = pmpool_chunk_find(pool, victim->index, &r);
+		pmpool_slab_release(pool, ch, r);
 	}
 	mutex_unlock(&pool->grow_lock);
 }
@@ -521,7 +687,15 @@ static void pmpool_shrink(struct pmpool *pool)
 static void pmpool_work_fn(struct work_struct *work)
 {
 	struct pmpool *pool = container_of(work, struct pmpool, work);
+	unsigned long flags;
 
+	/* Handed-over slabs not set up yet: shrinking considers them too. */
+	while (READ_ONCE(pool->nr_lazy)) {
+		spin_lock_irqsave(&pool->lock, flags);
+		pmpool_lazy_wake(pool, PMPOOL_WAKE_BATCH);
+		spin_unlock_irqrestore(&pool->lock, flags);
+		cond_resched();
+	}
 	while (READ_ONCE(pool->nr_free) < READ_ONCE(pool->reserve))
 		if (pmpool_grow(pool))
 			break;
@@ -586,6 +760,12 @@ void *pmpool_alloc(struct pmpool *pool, gfp_t gfp, u64 *handle)
 						struct pmpool_slab, list);
 		if (slab)
 			break;
+		if (pool->nr_lazy) {
+			/* Free objects may be in handed-over slabs. */
+			pmpool_lazy_wake(pool, PMPOOL_WAKE_BATCH);
+			spin_unlock_irqrestore(&pool->lock, flags);
+			continue;
+		}
 		spin_unlock_irqrestore(&pool->lock, flags);
 		if (!gfpflags_allow_blocking(gfp)) {
 			queue_work(system_dfl_wq, &pool->work);
@@ -617,16 +797,6 @@ void *pmpool_alloc(struct pmpool *pool, gfp_t gfp, u64 *handle)
 }
 EXPORT_SYMBOL_GPL(pmpool_alloc);
 
-/* The slab of a handle of @pool, or NULL; caller holds RCU or pool->lock. */
-static struct pmpool_slab *pmpool_handle_slab_get(struct pmpool *pool,
-						  u64 handle)
-{
-	if (pmpool_handle_tag(handle) != pool->tag ||
-	    pmpool_handle_obj(handle) >= pool->geo.objs_per_slab)
-		return NULL;
-	return xa_load(&pool->slabs, pmpool_handle_slab(handle));
-}
-
 /**
  * pmpool_free() - free an object
  * @pool:   the pool the object was allocated from.
@@ -643,18 +813,26 @@ int pmpool_free(struct pmpool *pool, u64 handle)
 {
 	unsigned int per = pool->geo.objs_per_slab;
 	unsigned int i = pmpool_handle_obj(handle);
+	struct pmpool_slab_ser *rec;
 	struct pmpool_slab *slab;
+	struct pmpool_chunk *ch;
 	unsigned long flags;
+	unsigned int r;
 	bool shrink;
 
 	spin_lock_irqsave(&pool->lock, flags);
-	slab = pmpool_handle_slab_get(pool, handle);
-	if (!slab || !test_bit(i, pmpool_slab_bitmap(slab))) {
+	/* A set bit is a live object: its slab exists and stays. */
+	rec = pmpool_handle_rec(pool, handle, &ch, &r);
+	if (!rec || !test_bit(i, pmpool_rec_bitmap(rec))) {
 		spin_unlock_irqrestore(&pool->lock, flags);
 		pr_warn_ratelimited("%s: free of a handle that is not a live object: %#llx\n",
 				    pool->name, handle);
 		return -EINVAL;
 	}
+	if (unlikely(test_bit(r, ch->lazy)))
+		slab = pmpool_slab_wake(pool, ch, r);
+	else
+		slab = &ch->slabs[r];
 	/* Before the object can be handed out again by another CPU. */
 	kasan_poison_range(pmpool_slab_obj(pool, slab, i), pool->geo.obj_size);
 	__clear_bit(i, pmpool_slab_bitmap(slab));
@@ -674,6 +852,26 @@ int pmpool_free(struct pmpool *pool, u64 handle)
 }
 EXPORT_SYMBOL_GPL(pmpool_free);
 
+/*
+ * The object at @phys + object @i, if the record still names the slab at
+ * @phys and the object is live.  Lockless: a slab released and its number
+ * reused since @phys was read shows another @phys after the bit is read.
+ */
+static void *pmpool_rec_obj(struct pmpool *pool, struct pmpool_slab_ser *rec,
+			    phys_addr_t phys, unsigned int i)
+{
+	if (!phys)
+		return NULL;
+	/* Pairs with the smp_wmb() before @phys is set or cleared. */
+	smp_rmb();
+	if (!test_bit(i, pmpool_rec_bitmap(rec)))
+		return NULL;
+	smp_rmb();
+	if (READ_ONCE(rec->phys) != phys)
+		return NULL;
+	return phys_to_virt(phys) + (size_t)i * pool->geo.obj_size;
+}
+
 /**
  * pmpool_map() - turn a handle into a pointer
  * @pool:   the pool.
@@ -690,25 +888,12 @@ EXPORT_SYMBOL_GPL(pmpool_free);
  */
 void *pmpool_map(struct pmpool *pool, u64 handle)
 {
-	struct pmpool_slab *slab;
-	void *obj = NULL;
+	struct pmpool_slab_ser *rec = pmpool_handle_rec(pool, handle, NULL, NULL);
 
-	rcu_read_lock();
-	slab = pmpool_handle_slab_get(pool, handle);
-	if (slab && test_bit(pmpool_handle_obj(handle), pmpool_slab_bitmap(slab))) {
-		/*
-		 * The slab may have been released and its number (and record)
-		 * reused by a new slab since we looked it up: the bit we saw
-		 * is then the new slab's, and the new slab is what the xarray
-		 * holds now (it was stored before any of its objects could be
-		 * allocated).
-		 */
-		smp_rmb();
-		if (xa_load(&pool->slabs, pmpool_handle_slab(handle)) == slab)
-			obj = pmpool_slab_obj(pool, slab, pmpool_handle_obj(handle));
-	}
-	rcu_read_unlock();
-	return obj;
+	if (!rec)
+		return NULL;
+	return pmpool_rec_obj(pool, rec, READ_ONCE(rec->phys),
+			      pmpool_handle_obj(handle));
 }
 EXPORT_SYMBOL_GPL(pmpool_map);
 
@@ -747,26 +932,31 @@ EXPORT_SYMBOL_GPL(pmpool_phys);
  */
 u64 pmpool_virt_to_handle(struct pmpool *pool, const void *obj)
 {
-	struct pmpool_slab *slab;
+	struct pmpool_slab_ser *rec;
+	struct pmpool_chunk *ch;
 	struct folio *folio;
-	unsigned long off;
-	u64 handle = 0;
+	unsigned long s, off;
+	phys_addr_t phys;
+	unsigned int r;
 
 	if (!virt_addr_valid(obj))
 		return 0;
 	folio = virt_to_folio(obj);
-	rcu_read_lock();
-	slab = xa_load(&pool->slabs, (unsigned long)folio->private);
-	if (slab && slab->folio == folio) {
-		off = obj - folio_address(folio);
-		if (off % pool->geo.obj_size == 0 &&
-		    off / pool->geo.obj_size < pool->geo.objs_per_slab &&
-		    test_bit(off / pool->geo.obj_size, pmpool_slab_bitmap(slab)))
-			handle = pmpool_handle_make(pool->tag, slab->index,
-						    off / pool->geo.obj_size);
-	}
-	rcu_read_unlock();
-	return handle;
+	/* The slab number, if @folio is a slab of @pool: checked below. */
+	s = (unsigned long)READ_ONCE(folio->private);
+	ch = s <= PMPOOL_ABI_HANDLE_SLAB_MASK ? pmpool_chunk_find(pool, s, &r) : NULL;
+	if (!ch)
+		return 0;
+	rec = pmpool_rec(&pool->geo, ch->recs, r);
+	phys = READ_ONCE(rec->phys);
+	if (phys != pmpool_folio_phys(folio))
+		return 0;
+	off = obj - folio_address(folio);
+	if (off % pool->geo.obj_size ||
+	    off / pool->geo.obj_size >= pool->geo.objs_per_slab ||
+	    !pmpool_rec_obj(pool, rec, phys, off / pool->geo.obj_size))
+		return 0;
+	return pmpool_handle_make(pool->tag, s, off / pool->geo.obj_size);
 }
 EXPORT_SYMBOL_GPL(pmpool_virt_to_handle);
 
@@ -785,17 +975,15 @@ EXPORT_SYMBOL_GPL(pmpool_virt_to_handle);
  */
 int pmpool_set_root(struct pmpool *pool, u64 handle)
 {
-	struct pmpool_slab *slab;
+	struct pmpool_slab_ser *rec;
 	unsigned long flags;
 	int err = 0;
 
 	/* Under the lock, so that a concurrent free of @handle is ordered. */
 	spin_lock_irqsave(&pool->lock, flags);
-	slab = handle ? pmpool_handle_slab_get(pool, handle) : NULL;
-	if (handle && !slab)
-		err = -EINVAL;
-	else if (slab && !test_bit(pmpool_handle_obj(handle),
-				   pmpool_slab_bitmap(slab)))
+	rec = handle ? pmpool_handle_rec(pool, handle, NULL, NULL) : NULL;
+	if (handle && (!rec || !test_bit(pmpool_handle_obj(handle),
+					 pmpool_rec_bitmap(rec))))
 		err = -EINVAL;
 	else
 		WRITE_ONCE(pool->desc->root, handle);
@@ -837,8 +1025,8 @@ int pmpool_walk(struct pmpool *pool,
 		int (*fn)(struct pmpool *pool, u64 handle, void *obj, void *arg),
 		void *arg)
 {
-	struct pmpool_slab *slab;
-	unsigned long index;
+	struct pmpool_slab_ser *rec;
+	unsigned long s;
 	unsigned int i;
 	int ret = 0;
 
@@ -847,11 +1035,13 @@ int pmpool_walk(struct pmpool *pool,
 	atomic_inc(&pool->walkers);
 	mutex_unlock(&pool->grow_lock);
 
-	xa_for_each(&pool->slabs, index, slab) {
-		for_each_set_bit(i, pmpool_slab_bitmap(slab),
+	for (s = 0; (rec = pmpool_rec_next(pool, &s)); s++) {
+		void *base = phys_to_virt(READ_ONCE(rec->phys));
+
+		for_each_set_bit(i, pmpool_rec_bitmap(rec),
 				 pool->geo.objs_per_slab) {
-			ret = fn(pool, pmpool_handle_make(pool->tag, index, i),
-				 pmpool_slab_obj(pool, slab, i), arg);
+			ret = fn(pool, pmpool_handle_make(pool->tag, s, i),
+				 base + (size_t)i * pool->geo.obj_size, arg);
 			if (ret)
 				goto out;
 			cond_resched();
@@ -879,9 +1069,9 @@ EXPORT_SYMBOL_GPL(pmpool_walk);
  */
 void pmpool_destroy(struct pmpool *pool)
 {
-	struct pmpool_slab *slab;
-	unsigned long index;
-	unsigned int c;
+	struct pmpool_chunk *ch;
+	unsigned int c, r;
+	unsigned long s;
 	bool keep;
 
 	if (!pool)
@@ -901,118 +1091,71 @@ void pmpool_destroy(struct pmpool *pool)
 		pmpool_free_struct(pool);
 		return;
 	}
+	/* No user is left: the partial list and the counters are dead. */
 	mutex_lock(&pool->grow_lock);
-	xa_for_each(&pool->slabs, index, slab) {
-		list_del(&slab->list);
-		pmpool_slab_release(pool, slab);
+	for (s = 0; pmpool_rec_next(pool, &s); s++) {
+		ch = pmpool_chunk_find(pool, s, &r);
+		pmpool_slab_release(pool, ch, r);
 	}
 	mutex_unlock(&pool->grow_lock);
 	for (c = 0; c < PMPOOL_ABI_MAX_CHUNKS && pool->chunks[c]; c++)
-		pmpool_folio_free(pool, virt_to_folio(pool->chunks[c]));
+		pmpool_folio_free(pool, virt_to_folio(pool->chunks[c]->recs));
 	pmpool_folio_free(pool, virt_to_folio(pool->desc));
-	rcu_barrier();
 	pmpool_free_struct(pool);
 }
 EXPORT_SYMBOL_GPL(pmpool_destroy);
 
-/* Slab numbers stored per xa_lock hold when restoring. */
-#define PMPOOL_RESTORE_BATCH	1024
-
-/* Store the slabs of @pool->batch in @pool->slabs under their numbers. */
-static int pmpool_batch_store(struct pmpool *pool)
+/*
+ * Restore, step 1: the in-kernel state of the handed-over chunks, all of it
+ * allocated before KHO gives anything back (a failure leaves the incoming
+ * pool as it was).  Their slabs are set up later, one by one, as needed.
+ */
+int pmpool_restored_chunks_prepare(struct pmpool *pool)
 {
-	unsigned long i = 0, n = pool->nr_batch, end, index;
-	XA_STATE(xas, &pool->slabs, 0);
-	bool walked;
+	unsigned int c;
 
-	while (i < n) {
-		end = min(n, i + PMPOOL_RESTORE_BATCH);
-		walked = false;
-		xas_lock(&xas);
-		for (; i < end; i++) {
-			index = pool->batch[i].index;
-			/* Slab numbers are mostly consecutive: step, not walk. */
-			if (walked && index == xas.xa_index + 1)
-				xas_next(&xas);
-			else
-				xas_set(&xas, index);
-			xas_store(&xas, &pool->batch[i]);
-			if (xas_error(&xas))
-				break;
-			/* What xa_store() does for an allocating xarray. */
-			xas_clear_mark(&xas, XA_FREE_MARK);
-			walked = true;
-		}
-		xas_unlock(&xas);
-		if (!xas_nomem(&xas, GFP_KERNEL) && xas_error(&xas))
-			return xas_error(&xas);
-		cond_resched();
+	for (c = 0; c < pool->desc->nr_chunks; c++) {
+		pool->chunks[c] = pmpool_chunk_alloc(pool, c);
+		if (!pool->chunks[c])
+			return -ENOMEM;
+		pool->chunks[c]->recs = phys_to_virt(pool->desc->chunks[c]);
 	}
 	return 0;
 }
 
-/*
- * Restore, step 1: the in-kernel state of the @nr_slabs slabs the records
- * describe (validated, read in place), in one array, and their slab
- * numbers.  May fail; KHO has given nothing back yet.
- */
-int pmpool_restored_slabs_prepare(struct pmpool *pool, unsigned long nr_slabs)
+/* Restore, with KASAN: its free objects are poisoned, as in a new slab. */
+void pmpool_restored_slab_poison(struct pmpool *pool, struct pmpool_chunk *ch,
+				 unsigned int r)
 {
-	const struct pmpool_geometry *geo = &pool->geo;
-	unsigned int per = geo->objs_per_slab;
-	unsigned long nr_recs, c, n = 0;
-	struct pmpool_slab_ser *rec;
-	struct pmpool_slab *slab;
-
-	/* Not zeroed: the loop below sets every field but @folio (and @rcu). */
-	pool->batch = kvmalloc_array(nr_slabs, sizeof(*pool->batch), GFP_KERNEL);
-	if (!pool->batch)
-		return -ENOMEM;
-	nr_recs = (unsigned long)pool->desc->nr_chunks * geo->recs_per_chunk;
-	for (c = 0; c < nr_recs && n < nr_slabs; c++) {
-		rec = pmpool_rec(geo, pool->chunks[c / geo->recs_per_chunk],
-				 c % geo->recs_per_chunk);
-		if (!rec->phys)
-			continue;
-		slab = &pool->batch[n++];
-		slab->rec = rec;
-		slab->folio = NULL;
-		slab->index = c;
-		slab->inuse = bitmap_weight(pmpool_slab_bitmap(slab), per);
-		if (slab->inuse < per)
-			list_add_tail(&slab->list, &pool->partial);
-		else
-			INIT_LIST_HEAD(&slab->list);
-		pool->nr_inuse += slab->inuse;
-		pool->nr_free += per - slab->inuse;
-	}
-	pool->nr_batch = n;
-	pool->nr_slabs = n;
-	pool->nr_batch_live = n;
-	/* Validation counted the same records. */
-	if (WARN_ON_ONCE(n != nr_slabs))
-		return -EINVAL;
-	return pmpool_batch_store(pool);
-}
-
-/* Restore, step 2: KHO gave back every slab's folio; nothing fails now. */
-void pmpool_restored_slabs_init(struct pmpool *pool)
-{
-	unsigned int per = pool->geo.objs_per_slab;
-	struct pmpool_slab *slab;
-	unsigned long s;
+	struct pmpool_slab_ser *rec = pmpool_rec(&pool->geo, ch->recs, r);
+	void *base = phys_to_virt(rec->phys);
 	unsigned int i;
 
-	for (s = 0; s < pool->nr_batch; s++) {
-		slab = &pool->batch[s];
-		slab->folio = pfn_folio(PHYS_PFN(slab->rec->phys));
-		/* For pmpool_virt_to_handle(); KHO used it until now. */
-		slab->folio->private = (void *)(unsigned long)slab->index;
-		if (IS_ENABLED(CONFIG_KASAN))
-			for_each_clear_bit(i, pmpool_slab_bitmap(slab), per)
-				kasan_poison_range(pmpool_slab_obj(pool, slab, i),
-						   pool->geo.obj_size);
+	for_each_clear_bit(i, pmpool_rec_bitmap(rec), pool->geo.objs_per_slab)
+		kasan_poison_range(base + (size_t)i * pool->geo.obj_size,
+				   pool->geo.obj_size);
+}
+
+/*
+ * Restore, step 3: the pool's counters, from what validation counted in the
+ * records (nothing has changed them since).
+ */
+void pmpool_restored_finish(struct pmpool *pool, unsigned long nr_slabs,
+			    unsigned long nr_inuse)
+{
+	unsigned int rpc = pool->geo.recs_per_chunk, c;
+	struct pmpool_chunk *ch;
+
+	/* Every slab handed over is lazy; per chunk, not per slab. */
+	for (c = 0; c < pool->desc->nr_chunks; c++) {
+		ch = pool->chunks[c];
+		bitmap_copy(ch->lazy, ch->used, rpc);
+		ch->nr_used = bitmap_weight(ch->used, rpc);
 	}
+	pool->nr_slabs = nr_slabs;
+	pool->nr_lazy = nr_slabs;
+	pool->nr_inuse = nr_inuse;
+	pool->nr_free = nr_slabs * pool->geo.objs_per_slab - nr_inuse;
 }
 
 /**
@@ -1024,20 +1167,23 @@ void pmpool_restored_slabs_init(struct pmpool *pool)
  */
 void pmpool_get_stats(struct pmpool *pool, struct pmpool_stats *stats)
 {
-	unsigned long flags, nr_alloced;
+	unsigned int rpc = pool->geo.recs_per_chunk, nr_chunks;
+	unsigned long flags;
+	u64 chunk_bytes;
 
 	spin_lock_irqsave(&pool->lock, flags);
 	stats->nr_slabs = pool->nr_slabs;
 	stats->nr_inuse = pool->nr_inuse;
 	stats->nr_free = pool->nr_free;
-	/* Slab structs: a kzalloc() per slab, or an entry of @batch. */
-	nr_alloced = pool->nr_slabs - pool->nr_batch_live;
 	spin_unlock_irqrestore(&pool->lock, flags);
+	nr_chunks = READ_ONCE(pool->desc->nr_chunks);
+	chunk_bytes = kmalloc_size_roundup(sizeof(struct pmpool_chunk) +
+					   2 * BITS_TO_LONGS(rpc) * sizeof(long)) +
+		      kmalloc_size_roundup(rpc * sizeof(struct pmpool_slab));
 	stats->slab_bytes = (u64)stats->nr_slabs << (PAGE_SHIFT + pool->geo.slab_order);
+	/* Handed over (descriptor, chunks), then in-kernel (structs). */
 	stats->meta_bytes = PMPOOL_ABI_DESC_SIZE +
-			    (u64)READ_ONCE(pool->desc->nr_chunks) * PMPOOL_CHUNK_SIZE +
-			    nr_alloced * kmalloc_size_roundup(sizeof(struct pmpool_slab)) +
-			    pool->nr_batch * sizeof(struct pmpool_slab) +
+			    (u64)nr_chunks * (PMPOOL_CHUNK_SIZE + chunk_bytes) +
 			    sizeof(*pool) + PMPOOL_ABI_MAX_CHUNKS * sizeof(*pool->chunks);
 }
 EXPORT_SYMBOL_GPL(pmpool_get_stats);

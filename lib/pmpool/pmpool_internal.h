@@ -7,16 +7,15 @@
 #ifndef _LIB_PMPOOL_INTERNAL_H
 #define _LIB_PMPOOL_INTERNAL_H
 
+#include <linux/cache.h>
 #include <linux/io.h>
 #include <linux/kho/abi/pmpool.h>
 #include <linux/list.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/pmpool.h>
-#include <linux/rcupdate.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
-#include <linux/xarray.h>
 
 /* Slabs are at least this big so that small objects amortise a record. */
 #define PMPOOL_MIN_SLAB_ORDER	4
@@ -47,24 +46,46 @@ struct pmpool_geometry {
 
 /**
  * struct pmpool_slab - in-kernel state of one slab
- * @list:    on &pmpool.partial while the slab has free objects.
- * @folio:   the slab's memory.
- * @rec:     the slab's record in a preserved metadata chunk; its bitmap is
- *           the allocation state, shared with the next kernel.
- * @index:   slab number (bits 47:24 of the handles of its objects).
- * @inuse:   allocated objects, equal to the weight of the bitmap.
- * @rcu:     frees this struct after concurrent pmpool_map() callers
- *           (the structs of a restore live in &pmpool.batch instead).
+ * @list:  on &pmpool.partial while the slab has free objects.
+ * @rec:   the slab's record in a preserved metadata chunk; its bitmap is
+ *         the allocation state, shared with the next kernel, and its @phys
+ *         the slab's memory.
+ * @index: slab number (bits 47:24 of the handles of its objects).
+ * @inuse: allocated objects, equal to the weight of the bitmap.
+ *
+ * The struct of a slab handed over by the previous kernel is set up only
+ * when the slab is first needed (see &pmpool_chunk.lazy): a restore does
+ * nothing per slab beyond what KHO itself does.
  */
 struct pmpool_slab {
-	union {
-		struct list_head list;
-		struct rcu_head rcu;	/* off every list by then */
-	};
-	struct folio *folio;
+	struct list_head list;
 	struct pmpool_slab_ser *rec;
 	unsigned int index;
 	unsigned int inuse;
+};
+
+/**
+ * struct pmpool_chunk - in-kernel state of one metadata chunk
+ * @recs:    the preserved chunk: &pmpool_geometry.recs_per_chunk records.
+ * @first:   slab number of the chunk's first record.
+ * @nr_used: records that describe a slab.
+ * @used:    bit ``r`` set when record ``r`` describes a slab; changes under
+ *           &pmpool.grow_lock.
+ * @lazy:    bit ``r`` set while the slab of record ``r`` came from the
+ *           previous kernel and its &struct pmpool_slab is not set up yet;
+ *           cleared under &pmpool.lock.
+ * @slabs:   the slab structs, one per record.
+ *
+ * Chunks are never freed before their pool, so lockless readers
+ * (pmpool_map()) may use one once they have seen it in &pmpool.chunks.
+ */
+struct pmpool_chunk {
+	void *recs;
+	unsigned int first;
+	unsigned int nr_used;
+	unsigned long *used;
+	unsigned long *lazy;
+	struct pmpool_slab *slabs;
 };
 
 /**
@@ -74,56 +95,54 @@ struct pmpool_slab {
  * @nid:        NUMA node of the slabs, or %NUMA_NO_NODE.
  * @persistent: slabs and metadata are preserved with KHO.
  * @geo:        object and slab layout.
- * @lock:       protects @partial, the bitmaps, @nr_free, @nr_inuse and
- *              &pmpool_slab.inuse; taken with interrupts off so that
- *              pmpool_alloc() and pmpool_free() work in any context.
- * @partial:    slabs with at least one free object.
- * @slabs:      slab number -> &struct pmpool_slab, read under RCU; also
- *              hands out slab numbers, lowest free first.
- * @nr_slabs:   slabs in @slabs.
+ * @lock:       protects @partial, the bitmaps, @nr_free, @nr_inuse,
+ *              @nr_slabs, &pmpool_slab.inuse and the lazy state; taken with
+ *              interrupts off so that pmpool_alloc() and pmpool_free()
+ *              work in any context.
+ * @partial:    slabs with at least one free object (lazy slabs are not
+ *              on it until they are set up).
+ * @nr_slabs:   slabs in the pool.
  * @nr_free:    free objects in all slabs.
  * @nr_inuse:   allocated objects.
  * @reserve:    free objects kept ready for atomic allocations.
+ * @nr_lazy:    handed-over slabs whose struct is not set up yet.
+ * @lazy_next:  no lazy slab has a number below this one.
  * @grow_lock:  serialises adding and removing slabs and chunks (both
  *              sleep in KHO), and pmpool_walk() against slab removal.
+ * @grow_hint:  no chunk below this one has a free record; under @grow_lock.
  * @walkers:    pmpool_walk() calls under way; no slab is released meanwhile.
  * @desc:       the descriptor, in a preserved page.
- * @chunks:     virtual addresses of the metadata chunks.
- * @batch:      the slab structs of a restored pool, one array for all the
- *              slabs handed over (a kzalloc each would dominate the
- *              restore); an entry outlives its slab, until the pool is
- *              destroyed, and is never reused.
- * @nr_batch:   entries in @batch.
- * @nr_batch_live: entries of @batch whose slab is still in the pool, under
- *              @lock.
+ * @chunks:     the metadata chunks, %PMPOOL_ABI_MAX_CHUNKS entries;
+ *              an entry is set once (smp_store_release()) and kept until
+ *              the pool is freed.
  * @work:       refills @reserve and releases empty slabs in process context.
  * @list:       on the list of all pools of this kernel.
  * @restored:   the pool came from the previous kernel.
  */
 struct pmpool {
+	/* Read on every operation, written only at creation or restore. */
 	char name[PMPOOL_ABI_NAME_MAX];
 	u16 tag;
 	int nid;
 	bool persistent;
 	bool restored;
 	struct pmpool_geometry geo;
+	struct pmpool_desc_ser *desc;
+	struct pmpool_chunk **chunks;
 
-	spinlock_t lock;		/* see @lock above */
+	/* Written by every allocation and free: a cache line of its own. */
+	spinlock_t lock ____cacheline_aligned_in_smp;	/* see @lock above */
+	unsigned int reserve;
 	struct list_head partial;
+	unsigned long nr_slabs;
 	unsigned long nr_free;
 	unsigned long nr_inuse;
-	unsigned int reserve;
+	unsigned long nr_lazy;
+	unsigned long lazy_next;
 
-	struct xarray slabs;
-	unsigned long nr_slabs;
-	struct mutex grow_lock;	/* see @grow_lock above */
+	struct mutex grow_lock ____cacheline_aligned_in_smp; /* see @grow_lock */
+	unsigned int grow_hint;
 	atomic_t walkers;
-	struct pmpool_desc_ser *desc;
-	void **chunks;
-	struct pmpool_slab *batch;
-	unsigned long nr_batch;
-	unsigned long nr_batch_live;
-
 	struct work_struct work;
 	struct list_head list;
 };
@@ -201,10 +220,29 @@ pmpool_rec(const struct pmpool_geometry *geo, void *chunk, unsigned int i)
 struct pmpool *pmpool_alloc_struct(const char *name, u16 tag, int nid,
 				   const struct pmpool_geometry *geo);
 void pmpool_free_struct(struct pmpool *pool);
-int pmpool_restored_slabs_prepare(struct pmpool *pool, unsigned long nr_slabs);
-void pmpool_restored_slabs_init(struct pmpool *pool);
+struct pmpool_slab_ser *pmpool_rec_next(struct pmpool *pool, unsigned long *s);
+int pmpool_restored_chunks_prepare(struct pmpool *pool);
+void pmpool_restored_slab_poison(struct pmpool *pool, struct pmpool_chunk *ch,
+				 unsigned int r);
+void pmpool_restored_finish(struct pmpool *pool, unsigned long nr_slabs,
+			    unsigned long nr_inuse);
 bool pmpool_tag_in_use(u16 tag);
 bool pmpool_name_in_use(const char *name);
+
+/*
+ * Restore: KHO gave back @folio, the slab of record @r of @ch.  Two stores:
+ * the rest of the slab's state is set up when it is first needed.
+ */
+static inline void pmpool_restored_slab_init(struct pmpool *pool,
+					     struct pmpool_chunk *ch,
+					     unsigned int r, struct folio *folio)
+{
+	/* For pmpool_virt_to_handle(); KHO used it until now. */
+	folio->private = (void *)(unsigned long)(ch->first + r);
+	__set_bit(r, ch->used);
+	if (IS_ENABLED(CONFIG_KASAN))
+		pmpool_restored_slab_poison(pool, ch, r);
+}
 
 /* Handover (handover.c). */
 extern const char *pmpool_abi_compat;

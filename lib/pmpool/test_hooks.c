@@ -50,22 +50,22 @@ static struct pmpool *pmpool_test_find(const char *name)
 	return NULL;
 }
 
-/* The @nth slab of @pool in slab-number order, or NULL. */
-static struct pmpool_slab *pmpool_test_slab(struct pmpool *pool, int nth)
+/* The record of the @nth slab of @pool in slab-number order, or NULL. */
+static struct pmpool_slab_ser *pmpool_test_rec(struct pmpool *pool, int nth)
 {
-	struct pmpool_slab *slab;
-	unsigned long index;
+	struct pmpool_slab_ser *rec;
+	unsigned long s;
 
-	xa_for_each(&pool->slabs, index, slab)
+	for (s = 0; (rec = pmpool_rec_next(pool, &s)); s++)
 		if (!nth--)
-			return slab;
+			return rec;
 	return NULL;
 }
 
 static int pmpool_test_damage_pool(const char *what, struct pmpool *pool)
 {
-	struct pmpool_slab *s0 = pmpool_test_slab(pool, 0);
-	struct pmpool_slab *s1 = pmpool_test_slab(pool, 1);
+	struct pmpool_slab_ser *s0 = pmpool_test_rec(pool, 0);
+	struct pmpool_slab_ser *s1 = pmpool_test_rec(pool, 1);
 	phys_addr_t fdt_phys;
 	size_t fdt_size;
 	int node;
@@ -73,19 +73,19 @@ static int pmpool_test_damage_pool(const char *what, struct pmpool *pool)
 	if (!strcmp(what, "magic")) {
 		pool->desc->magic ^= 1;
 	} else if (!strcmp(what, "slab-outside") && s0) {
-		s0->rec->phys = 1ULL << 51;
+		s0->phys = 1ULL << 51;
 	} else if (!strcmp(what, "overlap") && s0 && s1) {
-		s1->rec->phys = s0->rec->phys;
+		s1->phys = s0->phys;
 	} else if (!strcmp(what, "count")) {
 		pool->desc->nr_chunks = PMPOOL_ABI_MAX_CHUNKS + 1;
 	} else if (!strcmp(what, "root-free")) {
-		struct pmpool_slab *slab;
+		struct pmpool_slab_ser *rec;
 		unsigned long index;
 		unsigned int i;
 
 		/* A free object in a slab that exists: the subtlest bad root. */
-		xa_for_each(&pool->slabs, index, slab) {
-			i = find_first_zero_bit((unsigned long *)slab->rec->bitmap,
+		for (index = 0; (rec = pmpool_rec_next(pool, &index)); index++) {
+			i = find_first_zero_bit((unsigned long *)rec->bitmap,
 						pool->geo.objs_per_slab);
 			if (i < pool->geo.objs_per_slab) {
 				pool->desc->root = pmpool_handle_make(pool->tag,
@@ -182,17 +182,16 @@ static const struct file_operations pmpool_corrupt_fops = {
 
 static int pmpool_slabs_show(struct seq_file *m, void *v)
 {
-	struct pmpool_slab *slab;
+	struct pmpool_slab_ser *rec;
 	struct pmpool *pool;
 	unsigned long index;
 
 	mutex_lock(&pmpool_mutex);
 	list_for_each_entry(pool, &pmpool_pools, list) {
 		mutex_lock(&pool->grow_lock);
-		xa_for_each(&pool->slabs, index, slab)
+		for (index = 0; (rec = pmpool_rec_next(pool, &index)); index++)
 			seq_printf(m, "%s %lu %#llx %u\n", pool->name, index,
-				   (u64)pmpool_folio_phys(slab->folio),
-				   pool->geo.slab_order);
+				   (u64)rec->phys, pool->geo.slab_order);
 		mutex_unlock(&pool->grow_lock);
 	}
 	mutex_unlock(&pmpool_mutex);
