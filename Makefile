@@ -6,7 +6,7 @@
 #   make check    checkpatch --strict, sparse (C=2), kernel-doc on our files
 #   make kernel   (re)build the guest kernel incrementally
 #   make deps     install packages, fetch the pinned Linux 7.2.13 source
-#   make bench    benchmarks against in-kernel baselines (R=3 runs)
+#   make bench    benchmarks against in-kernel baselines (R=5 runs)
 #   make test T=<scenario>   run one scenario
 #
 # Everything generated lives in build/ (ignored); ccache and the verified
@@ -20,7 +20,7 @@ OBJ        := $(BUILD)/obj-test
 FRAGMENTS  := configs/base.config
 OBJ_BENCH  := $(BUILD)/obj-bench
 OBJ_DEBUG  := $(BUILD)/obj-debug
-R          ?= 3
+R          ?= 5
 SPARSE     := $(HOME)/.cache/pmpool/sparse/sparse
 
 .PHONY: all deps kernel kernel-bench kernel-debug test test-full test-fast demo check bench clean distclean

@@ -855,7 +855,9 @@ EXPORT_SYMBOL_GPL(pmpool_free);
 /*
  * The object at @phys + object @i, if the record still names the slab at
  * @phys and the object is live.  Lockless: a slab released and its number
- * reused since @phys was read shows another @phys after the bit is read.
+ * reused since @phys was read shows another @phys after the bit is read,
+ * because a bit of the new slab is set (under pool->lock) only after the
+ * new slab's @phys was published.
  */
 static void *pmpool_rec_obj(struct pmpool *pool, struct pmpool_slab_ser *rec,
 			    phys_addr_t phys, unsigned int i)
@@ -866,6 +868,7 @@ static void *pmpool_rec_obj(struct pmpool *pool, struct pmpool_slab_ser *rec,
 	smp_rmb();
 	if (!test_bit(i, pmpool_rec_bitmap(rec)))
 		return NULL;
+	/* A new slab's bits are set after its @phys is out (pool->lock). */
 	smp_rmb();
 	if (READ_ONCE(rec->phys) != phys)
 		return NULL;
