@@ -544,9 +544,11 @@ static struct pmpool_chunk *pmpool_slab_number_get(struct pmpool *pool,
 	int err;
 
 	lockdep_assert_held(&pool->grow_lock);
-	for (c = pool->grow_hint; c < nr_chunks; c++)
-		if (pool->chunks[c]->nr_used < rpc)
+	for (c = pool->grow_hint; c < nr_chunks; c++) {
+		*r = find_first_zero_bit(pool->chunks[c]->used, rpc);
+		if (*r < rpc)
 			break;
+	}
 	pool->grow_hint = c;
 	if (c == nr_chunks) {
 		if ((u64)c * rpc >= PMPOOL_MAX_SLABS(pool))
@@ -554,9 +556,9 @@ static struct pmpool_chunk *pmpool_slab_number_get(struct pmpool *pool,
 		err = pmpool_chunk_get(pool, c);
 		if (err)
 			return ERR_PTR(err);
+		*r = 0;
 	}
 	ch = pool->chunks[c];
-	*r = find_first_zero_bit(ch->used, rpc);
 	if ((u64)ch->first + *r >= PMPOOL_MAX_SLABS(pool))
 		return ERR_PTR(-ENOSPC);
 	return ch;
@@ -588,7 +590,6 @@ static int pmpool_grow(struct pmpool *pool)
 	slab->index = ch->first + r;
 	slab->inuse = 0;
 	__set_bit(r, ch->used);
-	ch->nr_used++;
 	/* For pmpool_virt_to_handle(). */
 	folio->private = (void *)(unsigned long)slab->index;
 	/* Every object is free: KASAN reports any access until allocated. */
@@ -646,7 +647,6 @@ static void pmpool_slab_release(struct pmpool *pool, struct pmpool_chunk *ch,
 	smp_wmb();
 	bitmap_zero(pmpool_rec_bitmap(rec), pool->geo.objs_per_slab);
 	__clear_bit(r, ch->used);
-	ch->nr_used--;
 	pool->grow_hint = min(pool->grow_hint, ch->first / pool->geo.recs_per_chunk);
 	pmpool_folio_free(pool, pfn_folio(PHYS_PFN(phys)));
 }
@@ -1146,15 +1146,12 @@ void pmpool_restored_slab_poison(struct pmpool *pool, struct pmpool_chunk *ch,
 void pmpool_restored_finish(struct pmpool *pool, unsigned long nr_slabs,
 			    unsigned long nr_inuse)
 {
-	unsigned int rpc = pool->geo.recs_per_chunk, c;
-	struct pmpool_chunk *ch;
+	unsigned int c;
 
 	/* Every slab handed over is lazy; per chunk, not per slab. */
-	for (c = 0; c < pool->desc->nr_chunks; c++) {
-		ch = pool->chunks[c];
-		bitmap_copy(ch->lazy, ch->used, rpc);
-		ch->nr_used = bitmap_weight(ch->used, rpc);
-	}
+	for (c = 0; c < pool->desc->nr_chunks; c++)
+		bitmap_copy(pool->chunks[c]->lazy, pool->chunks[c]->used,
+			    pool->geo.recs_per_chunk);
 	pool->nr_slabs = nr_slabs;
 	pool->nr_lazy = nr_slabs;
 	pool->nr_inuse = nr_inuse;

@@ -68,7 +68,6 @@ struct pmpool_slab {
  * struct pmpool_chunk - in-kernel state of one metadata chunk
  * @recs:    the preserved chunk: &pmpool_geometry.recs_per_chunk records.
  * @first:   slab number of the chunk's first record.
- * @nr_used: records that describe a slab.
  * @used:    bit ``r`` set when record ``r`` describes a slab; changes under
  *           &pmpool.grow_lock.
  * @lazy:    bit ``r`` set while the slab of record ``r`` came from the
@@ -82,7 +81,6 @@ struct pmpool_slab {
 struct pmpool_chunk {
 	void *recs;
 	unsigned int first;
-	unsigned int nr_used;
 	unsigned long *used;
 	unsigned long *lazy;
 	struct pmpool_slab *slabs;
