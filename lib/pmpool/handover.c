@@ -657,7 +657,10 @@ static int pmpool_range_do(struct pmpool_incoming *in, struct pmpool *pool,
 			return -EIO;
 		}
 		if (folio_order(folio) != order) {
-			folio_put(folio);
+			/*
+			 * Not put: metadata is still read until the undo is
+			 * over, and a refused pool's memory stays unused.
+			 */
 			in->error = "preserved folio has the wrong order";
 			return -EIO;
 		}
@@ -730,15 +733,20 @@ static unsigned long pmpool_incoming_blocks(const struct pmpool_incoming *in)
 /*
  * Take every block of @in back from KHO (giving each slab to @pool if
  * set).  Allocates nothing; fails only if KHO and the validated directory
- * disagree, and then gives back what it took and marks the pool refused.
+ * disagree, and then marks the pool refused, undoes the re-preservation
+ * if @unpreserve, and gives back what it took, in that order: both undo
+ * passes read the records, which are freed by the last one.
  */
-static int pmpool_take_all(struct pmpool_incoming *in, struct pmpool *pool)
+static int pmpool_take_all(struct pmpool_incoming *in, struct pmpool *pool,
+			   bool unpreserve)
 {
 	unsigned long n = pmpool_incoming_blocks(in), done;
 
 	done = pmpool_ranges_apply(in, pool, PMPOOL_RANGE_TAKE, n);
 	if (done == n)
 		return 0;
+	if (unpreserve)
+		pmpool_ranges_apply(in, NULL, PMPOOL_RANGE_UNPRESERVE, n);
 	pmpool_ranges_apply(in, NULL, PMPOOL_RANGE_PUT, done);
 	return -EIO;
 }
@@ -807,11 +815,9 @@ struct pmpool *pmpool_restore(const char *name)
 			goto out_free;
 		}
 	}
-	err = pmpool_take_all(in, pool);
+	err = pmpool_take_all(in, pool, pool->persistent);
 	if (err) {
 		pr_err("%s: restore failed: %s\n", name, in->error);
-		if (pool->persistent)
-			pmpool_ranges_apply(in, NULL, PMPOOL_RANGE_UNPRESERVE, n);
 		goto out_free;
 	}
 	pmpool_restored_finish(pool, in->nr_slabs, in->nr_inuse);
@@ -869,7 +875,7 @@ int pmpool_discard(const char *name)
 	err = -EINVAL;
 	if (in->error)
 		goto out_unlock;
-	err = pmpool_take_all(in, NULL);
+	err = pmpool_take_all(in, NULL, false);
 	if (!err) {
 		pmpool_ranges_apply(in, NULL, PMPOOL_RANGE_PUT,
 				    pmpool_incoming_blocks(in));

@@ -764,6 +764,8 @@ void *pmpool_alloc(struct pmpool *pool, gfp_t gfp, u64 *handle)
 			/* Free objects may be in handed-over slabs. */
 			pmpool_lazy_wake(pool, PMPOOL_WAKE_BATCH);
 			spin_unlock_irqrestore(&pool->lock, flags);
+			if (gfpflags_allow_blocking(gfp))
+				cond_resched();
 			continue;
 		}
 		spin_unlock_irqrestore(&pool->lock, flags);

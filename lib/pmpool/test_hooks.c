@@ -62,6 +62,10 @@ static struct pmpool_slab_ser *pmpool_test_rec(struct pmpool *pool, int nth)
 	return NULL;
 }
 
+/*
+ * "slab-outside" and "overlap" rewrite records that this kernel reads too
+ * (a slab's address is its record's): the tests kexec right after.
+ */
 static int pmpool_test_damage_pool(const char *what, struct pmpool *pool)
 {
 	struct pmpool_slab_ser *s0 = pmpool_test_rec(pool, 0);
