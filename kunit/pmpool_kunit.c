@@ -482,7 +482,7 @@ static void pmpool_test_self_handover(struct kunit *test)
 	phys_addr_t phys;
 	size_t size;
 	u64 h[40];
-	int i;
+	int i, err;
 
 	if (!pmpool_handover_active())
 		kunit_skip(test, "KHO is disabled");
@@ -491,11 +491,12 @@ static void pmpool_test_self_handover(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, 0, pmpool_free(pool, h[3]));
 	KUNIT_ASSERT_EQ(test, 0, pmpool_set_root(pool, h[5]));
 
-	KUNIT_ASSERT_EQ(test, 0, pmpool_fdt_out_get(&phys, &size));
 	mutex_lock(&pmpool_mutex);
-	KUNIT_EXPECT_EQ(test, 0, pmpool_parse_handover(phys_to_virt(phys), size,
-						       &incoming));
+	err = pmpool_fdt_out_get(&phys, &size);
+	if (!err)
+		err = pmpool_parse_handover(phys_to_virt(phys), size, &incoming);
 	mutex_unlock(&pmpool_mutex);
+	KUNIT_ASSERT_EQ(test, 0, err);
 	list_for_each_entry(in, &incoming, list)
 		if (!strcmp(in->name, "kt-self"))
 			found = in;

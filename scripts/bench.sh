@@ -11,6 +11,7 @@ logs=()
 for i in $(seq 1 "$runs"); do
 	echo "bench: run $i of $runs ($PMTEST_ACCEL)"
 	rm -rf "$top/build/bench/bench-$i"; cp -a "$top/bench" "$top/build/bench/bench-$i"
+	echo "$i" > "$top/build/bench/bench-$i/run"	# restore order alternates with it
 	"$top/scripts/run-scenario.sh" "$top/build/bench/bench-$i" "$obj" "$results" || exit 1
 	logs+=("$top/build/logs/bench-$i.log")
 done

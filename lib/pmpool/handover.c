@@ -31,10 +31,13 @@
  * the next kexec or reboot.
  *
  * The directory is rewritten in place (one memcpy()) when a pool is
- * created, destroyed, restored or discarded, under pmpool_mutex.  When a
- * kexec (or any reboot) begins, a reboot notifier takes the mutex once and
- * freezes the directory: it is then never rewritten, so the next kernel
- * gets it whole even if a CPU is stopped in the middle of a pool operation.
+ * created or destroyed, under pmpool_mutex.  A restore only marks it stale
+ * (the pool it adds back was listed by the previous kernel, so it fits):
+ * the rewrite, O(pools), is done by the next create or destroy, or at the
+ * latest by the reboot notifier.  When a kexec (or any reboot) begins, that
+ * notifier takes the mutex once and freezes the directory: it is then never
+ * rewritten, so the next kernel gets it whole even if a CPU is stopped in
+ * the middle of a pool operation.
  * The set of pools handed over is the one at that moment: a pool created or
  * restored later is volatile, and a handed-over pool destroyed later keeps
  * its memory for the next kernel.  Allocation, free and root updates may
@@ -72,6 +75,8 @@ static void *pmpool_fdt_scratch;
 const char *pmpool_abi_compat = PMPOOL_ABI_COMPATIBLE;
 /* A reboot has begun: the directory is final (under pmpool_mutex). */
 static bool pmpool_frozen;
+/* A restored pool is not listed in the directory yet (under pmpool_mutex). */
+static bool pmpool_dir_stale;
 
 /**
  * pmpool_handover_active() - whether new pools are handed over
@@ -100,6 +105,12 @@ static int pmpool_reboot_notify(struct notifier_block *nb,
 				unsigned long action, void *data)
 {
 	mutex_lock(&pmpool_mutex);
+	if (pmpool_dir_stale) {
+		if (pmpool_handover_update())
+			pr_err("directory full: restored pools are not handed over\n");
+		else
+			pr_info("directory rewritten at reboot: restored pools handed over\n");
+	}
 	pmpool_frozen = true;
 	mutex_unlock(&pmpool_mutex);
 	return NOTIFY_DONE;
@@ -109,11 +120,14 @@ static struct notifier_block pmpool_reboot_nb = {
 	.notifier_call = pmpool_reboot_notify,
 };
 
-/* Where our outgoing directory is, for the KUnit suite. */
+/* Where our outgoing directory is, up to date, for the tests (under the mutex). */
 int pmpool_fdt_out_get(phys_addr_t *phys, size_t *size)
 {
+	lockdep_assert_held(&pmpool_mutex);
 	if (!pmpool_fdt_out)
 		return -ENOENT;
+	if (pmpool_dir_stale && pmpool_handover_update())
+		return -ENOSPC;
 	*phys = virt_to_phys(pmpool_fdt_out);
 	*size = PMPOOL_FDT_SIZE;
 	return 0;
@@ -223,10 +237,10 @@ static int pmpool_fdt_build(void *fdt, int size)
 /**
  * pmpool_handover_update() - rewrite the directory for the next kernel
  *
- * Called with pmpool_mutex held whenever the set of persistent pools
- * changes.  The directory is built aside and copied into the preserved
- * blob in one go, so the window in which a kexec could see it torn is one
- * memcpy().
+ * Called with pmpool_mutex held when a pool is created or destroyed, and
+ * after restores (see pmpool_dir_stale).  The directory is built aside and
+ * copied into the preserved blob in one go, so the window in which a kexec
+ * could see it torn is one memcpy().
  *
  * Return: 0, or -ENOSPC if the directory would not fit.
  */
@@ -247,6 +261,7 @@ int pmpool_handover_update(void)
 	    (size == PMPOOL_FDT_SIZE || pmpool_fdt_build(fdt, PMPOOL_FDT_SIZE)))
 		return -ENOSPC;
 	memcpy(pmpool_fdt_out, fdt, fdt_totalsize(fdt));
+	pmpool_dir_stale = false;
 	return 0;
 }
 
@@ -624,6 +639,7 @@ enum pmpool_range_op {
 	PMPOOL_RANGE_PRESERVE,		/* preserve again, for the next kexec */
 	PMPOOL_RANGE_UNPRESERVE,	/* undo PRESERVE */
 	PMPOOL_RANGE_TAKE,		/* kho_restore_folio() */
+	PMPOOL_RANGE_ADOPT,		/* what TAKE gave to a failed restore */
 	PMPOOL_RANGE_PUT,		/* folio_put() what TAKE gave */
 };
 
@@ -631,7 +647,7 @@ enum pmpool_range_op {
  * @op on the block of 2^@order pages at @phys: the slab of record @r of
  * @ch in @pool, or metadata if @ch is NULL.
  */
-static int pmpool_range_do(struct pmpool_incoming *in, struct pmpool *pool,
+static __always_inline int pmpool_range_do(struct pmpool_incoming *in, struct pmpool *pool,
 			   enum pmpool_range_op op, phys_addr_t phys,
 			   unsigned int order, struct pmpool_chunk *ch,
 			   unsigned int r)
@@ -641,7 +657,6 @@ static int pmpool_range_do(struct pmpool_incoming *in, struct pmpool *pool,
 
 	switch (op) {
 	case PMPOOL_RANGE_PRESERVE:
-		/* KHO needs only the PFNs: the folio is not taken back yet. */
 		err = pmpool_kho_should_fail() ? -ENOMEM :
 		      kho_preserve_pages(phys_to_page(phys), 1UL << order);
 		if (err)
@@ -667,6 +682,11 @@ static int pmpool_range_do(struct pmpool_incoming *in, struct pmpool *pool,
 		if (ch)
 			pmpool_restored_slab_init(pool, ch, r, folio);
 		return 0;
+	case PMPOOL_RANGE_ADOPT:
+		if (ch)
+			pmpool_restored_slab_init(pool, ch, r,
+						  pfn_folio(PHYS_PFN(phys)));
+		return 0;
 	case PMPOOL_RANGE_PUT:
 		folio_put(pfn_folio(PHYS_PFN(phys)));
 		return 0;
@@ -678,40 +698,43 @@ static int pmpool_range_do(struct pmpool_incoming *in, struct pmpool *pool,
  * Apply @op to the first @limit blocks of memory of the validated incoming
  * pool @in: its slabs in slab order (one pass over the records in place,
  * no list built), then its chunks, then its descriptor.  Stops at the
- * first failure.
+ * first failure.  Inlined so that each caller gets a loop for its one @op:
+ * restore runs two of them per slab, where the raw KHO equivalent is a
+ * loop over an array.
  *
  * Return: the number of blocks done.
  */
-static unsigned long pmpool_ranges_apply(struct pmpool_incoming *in,
-					 struct pmpool *pool,
-					 enum pmpool_range_op op,
-					 unsigned long limit)
+static __always_inline unsigned long
+pmpool_ranges_apply(struct pmpool_incoming *in, struct pmpool *pool,
+		    enum pmpool_range_op op, unsigned long limit)
 {
-	const struct pmpool_geometry *geo = &in->geo;
 	const struct pmpool_desc_ser *desc = phys_to_virt(in->desc_phys);
+	const unsigned int nr_chunks = desc->nr_chunks;
+	const unsigned int rpc = in->geo.recs_per_chunk;
+	const unsigned int order = in->geo.slab_order;
+	const size_t rec_size = in->geo.rec_size;
 	struct pmpool_chunk *ch = NULL;
-	struct pmpool_slab_ser *rec;
 	unsigned long n = 0;
 	unsigned int c, r;
-	void *chunk;
+	phys_addr_t phys;
+	void *rec;
 
-	for (c = 0; c < desc->nr_chunks; c++) {
-		chunk = phys_to_virt(desc->chunks[c]);
+	for (c = 0; c < nr_chunks; c++) {
+		rec = phys_to_virt(desc->chunks[c]);
 		if (pool)
 			ch = pool->chunks[c];
-		for (r = 0; r < geo->recs_per_chunk; r++) {
-			rec = pmpool_rec(geo, chunk, r);
-			if (!rec->phys)
+		for (r = 0; r < rpc; r++, rec += rec_size) {
+			phys = ((struct pmpool_slab_ser *)rec)->phys;
+			if (!phys)
 				continue;
 			if (n == limit ||
-			    pmpool_range_do(in, pool, op, rec->phys,
-					    geo->slab_order, ch, r))
+			    pmpool_range_do(in, pool, op, phys, order, ch, r))
 				return n;
 			n++;
 		}
 	}
 	/* Metadata last: PUT reads it until then. */
-	for (c = 0; c < desc->nr_chunks; c++, n++)
+	for (c = 0; c < nr_chunks; c++, n++)
 		if (n == limit ||
 		    pmpool_range_do(in, pool, op, desc->chunks[c],
 				    PMPOOL_ABI_CHUNK_ORDER, NULL, 0))
@@ -732,21 +755,25 @@ static unsigned long pmpool_incoming_blocks(const struct pmpool_incoming *in)
 
 /*
  * Take every block of @in back from KHO (giving each slab to @pool if
- * set).  Allocates nothing; fails only if KHO and the validated directory
- * disagree, and then marks the pool refused, undoes the re-preservation
- * if @unpreserve, and gives back what it took, in that order: both undo
- * passes read the records, which are freed by the last one.
+ * set), or adopt them if an earlier restore took them.  Allocates nothing;
+ * fails only if KHO and the validated directory disagree, and then marks
+ * the pool refused and gives back what it took (the records are read until
+ * the end: they are the last blocks put).
  */
-static int pmpool_take_all(struct pmpool_incoming *in, struct pmpool *pool,
-			   bool unpreserve)
+static int pmpool_take_all(struct pmpool_incoming *in, struct pmpool *pool)
 {
 	unsigned long n = pmpool_incoming_blocks(in), done;
 
-	done = pmpool_ranges_apply(in, pool, PMPOOL_RANGE_TAKE, n);
-	if (done == n)
+	if (in->taken) {
+		if (pool)
+			pmpool_ranges_apply(in, pool, PMPOOL_RANGE_ADOPT, n);
 		return 0;
-	if (unpreserve)
-		pmpool_ranges_apply(in, NULL, PMPOOL_RANGE_UNPRESERVE, n);
+	}
+	done = pmpool_ranges_apply(in, pool, PMPOOL_RANGE_TAKE, n);
+	if (done == n) {
+		in->taken = true;
+		return 0;
+	}
 	pmpool_ranges_apply(in, NULL, PMPOOL_RANGE_PUT, done);
 	return -EIO;
 }
@@ -799,13 +826,20 @@ struct pmpool *pmpool_restore(const char *name)
 		goto out_unlock;
 	pool->desc = phys_to_virt(in->desc_phys);
 	/*
-	 * Everything that can fail for want of memory runs before KHO gives a
-	 * page back, so that a failed restore leaves the incoming pool as it
-	 * was and can be retried.
+	 * A restore that fails for want of memory can be retried: the
+	 * in-kernel state is allocated before KHO gives a page back, and
+	 * memory taken back stays with the incoming pool if preserving it
+	 * again fails.  It is preserved after the take, while each slab's
+	 * struct pages are still in cache.
 	 */
 	err = pmpool_restored_chunks_prepare(pool);
 	if (err)
 		goto out_free;
+	err = pmpool_take_all(in, pool);
+	if (err) {
+		pr_err("%s: restore failed: %s\n", name, in->error);
+		goto out_free;
+	}
 	n = pmpool_incoming_blocks(in);
 	if (pool->persistent) {
 		done = pmpool_ranges_apply(in, NULL, PMPOOL_RANGE_PRESERVE, n);
@@ -815,11 +849,6 @@ struct pmpool *pmpool_restore(const char *name)
 			goto out_free;
 		}
 	}
-	err = pmpool_take_all(in, pool, pool->persistent);
-	if (err) {
-		pr_err("%s: restore failed: %s\n", name, in->error);
-		goto out_free;
-	}
 	pmpool_restored_finish(pool, in->nr_slabs, in->nr_inuse);
 	pool->restored = true;
 	atomic_long_add(1 + ((unsigned long)pool->desc->nr_chunks << PMPOOL_ABI_CHUNK_ORDER) +
@@ -828,9 +857,8 @@ struct pmpool *pmpool_restore(const char *name)
 	list_del(&in->list);
 	kfree(in);
 	list_add_tail(&pool->list, &pmpool_pools);
-	err = pmpool_handover_update();
-	if (err)
-		pr_warn("%s: restored but not handed over again: %d\n", name, err);
+	/* Listed again by the next directory rewrite: not O(pools) here. */
+	pmpool_dir_stale |= pool->persistent;
 	mutex_unlock(&pmpool_mutex);
 	pr_debug("restored pool '%s': %lu objects of %u bytes in %lu slabs\n",
 		 pool->name, pool->nr_inuse, pool->geo.obj_size, pool->nr_slabs);
@@ -875,7 +903,7 @@ int pmpool_discard(const char *name)
 	err = -EINVAL;
 	if (in->error)
 		goto out_unlock;
-	err = pmpool_take_all(in, NULL, false);
+	err = pmpool_take_all(in, NULL);
 	if (!err) {
 		pmpool_ranges_apply(in, NULL, PMPOOL_RANGE_PUT,
 				    pmpool_incoming_blocks(in));

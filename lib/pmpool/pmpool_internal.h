@@ -155,6 +155,8 @@ struct pmpool {
  * @nr_slabs:  slabs found by validation.
  * @nr_inuse:  live objects found by validation.
  * @error:     why the pool was refused, NULL if it is valid.
+ * @taken:     its memory was taken back from KHO by a restore that then
+ *             failed to preserve it again: a retry adopts it as it is.
  * @list:      on the list of incoming pools.
  */
 struct pmpool_incoming {
@@ -166,6 +168,7 @@ struct pmpool_incoming {
 	unsigned long nr_slabs;
 	unsigned long nr_inuse;
 	const char *error;
+	bool taken;
 	struct list_head list;
 };
 
