@@ -647,10 +647,10 @@ enum pmpool_range_op {
  * @op on the block of 2^@order pages at @phys: the slab of record @r of
  * @ch in @pool, or metadata if @ch is NULL.
  */
-static __always_inline int pmpool_range_do(struct pmpool_incoming *in, struct pmpool *pool,
-			   enum pmpool_range_op op, phys_addr_t phys,
-			   unsigned int order, struct pmpool_chunk *ch,
-			   unsigned int r)
+static __always_inline int
+pmpool_range_do(struct pmpool_incoming *in, struct pmpool *pool,
+		enum pmpool_range_op op, phys_addr_t phys, unsigned int order,
+		struct pmpool_chunk *ch, unsigned int r)
 {
 	struct folio *folio;
 	int err;
