@@ -50,8 +50,11 @@ if grep -q '^CONFIG_KASAN=y' "$obj/.config" && [ "${TIMEOUT_FIXED:-0}" != 1 ]; t
 	case $MEM in 1G|2G) MEM=3G ;; esac
 	# KHO sizes its scratch areas at 200% of the early reservations, which
 	# KASAN inflates past the guest's memory; the next kernel's early
-	# allocations (KASAN's shadow included) must fit in them.
-	CMDLINE_EXTRA="$CMDLINE_EXTRA kho_scratch=64M,512M,64M"
+	# allocations (KASAN's shadow included) must fit in them.  The low
+	# area takes the next kernel's allocations below 4 GiB, the 64 MiB
+	# swiotlb among them: at 64M, swiotlb sometimes found no room next to
+	# the kexec'd image and halved itself, and MemTotal moved by 32 MiB.
+	CMDLINE_EXTRA="$CMDLINE_EXTRA kho_scratch=128M,512M,64M"
 fi
 
 # ---- initramfs -----------------------------------------------------------

@@ -43,6 +43,10 @@ cmdline_arg() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p" | tail -1; }
 # meminfo FIELD: value in kB from /proc/meminfo.
 meminfo() { awk -v f="$1:" '$1 == f { print $2 }' /proc/meminfo; }
 
+# swiotlb_slabs: this boot's swiotlb size in 2 KiB slabs (it is not in
+# MemTotal: a boot whose swiotlb had to shrink shows more MemTotal).
+swiotlb_slabs() { cat /sys/kernel/debug/swiotlb/io_tlb_nslabs 2>/dev/null || echo '?'; }
+
 # load_module NAME MODE [PARAM=VALUE...]: insmod NAME.ko mode=MODE; PASS if
 # it loads (our modules refuse to load when their own checks fail).
 load_module() {
