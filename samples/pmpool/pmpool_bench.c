@@ -10,12 +10,15 @@
  *	all CPUs), metadata overhead per object size.
  *   insmod pmpool_bench.ko stage=fill set=<all|q64|r512|none>
  *	fills pools (and, as the baseline, raw KHO-preserved folios of the
- *	same total size) to be handed over at the next kexec.
+ *	same total size) to be handed over at the next kexec: all is
+ *	BENCH_REPS copies of a 64 MiB pool of 64 B objects, of one of 4 KiB
+ *	objects and of its baseline, plus 512 MiB of 4 KiB objects and its
+ *	baseline (1 GiB in pools); q64 one 64 MiB pool alone (for the kexec
+ *	path figure); r512 the 512 MiB pool and its baseline.
  *   insmod pmpool_bench.ko stage=restore [reverse=1]
- *	restores what the previous kernel filled and times it against
- *	restoring (and preserving again) the raw folios, then frees it all.
- *	Pools first, smallest objects first; reverse=1 times the raw folios
- *	first and the pools in the opposite order (make bench alternates).
+ *	restores what the previous kernel filled, interleaved with restoring
+ *	(and preserving again) the raw folios, then frees it all; prints the
+ *	sums.  reverse=1 times the 512 MiB baseline before its pool.
  *
  * Copyright (C) 2026 The pmpool authors
  */
@@ -208,34 +211,49 @@ static void bench_overhead(size_t size, size_t total)
 
 #define RAW_ORDER	4	/* the slab order of 64 B and 4 KiB pools */
 
+/*
+ * A restore of 64 MiB takes about a millisecond, which under TCG is within
+ * the noise of a single measurement: set=all hands over BENCH_REPS copies
+ * of each 64 MiB set, and the restore stage times them interleaved with
+ * their baselines and reports sums.
+ */
+#define BENCH_REPS	4
+
 struct bench_set {
-	const char *pool;	/* pool name */
+	const char *pool;	/* pool name, ".<replica>" appended */
 	size_t obj_size;
 	unsigned int mib;
 	const char *raw;	/* KHO subtree of the raw baseline, or NULL */
+	unsigned int reps;	/* copies in set=all */
 };
 
 static const struct bench_set bench_sets[] = {
-	{ "bench-64B-64M",  64,    64,  NULL },
-	{ "bench-4K-64M",   SZ_4K, 64,  "bench-raw-64M" },
-	{ "bench-4K-512M",  SZ_4K, 512, "bench-raw-512M" },
+	{ "bench-64B-64M",  64,    64,  NULL,             BENCH_REPS },
+	{ "bench-4K-64M",   SZ_4K, 64,  "bench-raw-64M",  BENCH_REPS },
+	{ "bench-4K-512M",  SZ_4K, 512, "bench-raw-512M", 1 },
 };
 
-static bool bench_in_set(int i)
+/* Copies of set @i that stage=fill fills, 0 if none. */
+static unsigned int bench_set_reps(int i)
 {
 	if (!strcmp(set, "all"))
-		return true;
+		return bench_sets[i].reps;
 	if (!strcmp(set, "q64"))
 		return i == 1;
 	if (!strcmp(set, "r512"))
 		return i == 2;
-	return false;
+	return 0;
 }
 
-static int bench_fill_pool(const struct bench_set *s)
+static void bench_name(char *buf, size_t len, const char *base, unsigned int rep)
 {
-	struct pmpool *pool = pmpool_create(s->pool, s->obj_size, 0);
-	u64 n = ((u64)s->mib << 20) / s->obj_size, i, h;
+	snprintf(buf, len, "%s.%u", base, rep);
+}
+
+static int bench_fill_pool(const char *name, size_t obj_size, unsigned int mib)
+{
+	struct pmpool *pool = pmpool_create(name, obj_size, 0);
+	u64 n = ((u64)mib << 20) / obj_size, i, h;
 	void *obj;
 
 	if (IS_ERR(pool))
@@ -258,9 +276,9 @@ struct bench_raw_blob {
 };
 
 /* The baseline: the same memory as raw preserved folios. */
-static int bench_fill_raw(const struct bench_set *s)
+static int bench_fill_raw(const char *name, unsigned int mib)
 {
-	unsigned long n = ((unsigned long)s->mib << 20) >> (PAGE_SHIFT + RAW_ORDER), i;
+	unsigned long n = ((unsigned long)mib << 20) >> (PAGE_SHIFT + RAW_ORDER), i;
 	struct bench_raw_blob *blob;
 	phys_addr_t *list;
 	int err;
@@ -283,7 +301,7 @@ static int bench_fill_raw(const struct bench_set *s)
 	err = kho_preserve_vmalloc(list, &blob->list);
 	if (err)
 		return err;
-	return kho_add_subtree(s->raw, blob, sizeof(*blob));
+	return kho_add_subtree(name, blob, sizeof(*blob));
 }
 
 /*
@@ -291,35 +309,38 @@ static int bench_fill_raw(const struct bench_set *s)
  * first restore (cold caches, first allocations of their sizes) are charged
  * to neither the first timed pool nor the first timed raw baseline.
  */
-static const struct bench_set bench_warmup = {
-	"bench-warmup", SZ_4K, 1, "bench-raw-warmup"
-};
+#define BENCH_WARMUP_POOL	"bench-warmup"
+#define BENCH_WARMUP_RAW	"bench-raw-warmup"
 
 static int bench_fill(void)
 {
+	char name[PMPOOL_NAME_MAX + 1];
+	unsigned int r, reps, mib = 0;
 	int i, err;
 
-	err = bench_fill_pool(&bench_warmup);
+	err = bench_fill_pool(BENCH_WARMUP_POOL, SZ_4K, 1);
 	if (!err)
-		err = bench_fill_raw(&bench_warmup);
+		err = bench_fill_raw(BENCH_WARMUP_RAW, 1);
+	for (i = 0; i < ARRAY_SIZE(bench_sets) && !err; i++) {
+		const struct bench_set *s = &bench_sets[i];
+
+		reps = bench_set_reps(i);
+		for (r = 0; r < reps && !err; r++) {
+			bench_name(name, sizeof(name), s->pool, r);
+			err = bench_fill_pool(name, s->obj_size, s->mib);
+			/* set=q64 is there for the kexec path: no baseline. */
+			if (!err && s->raw && strcmp(set, "q64")) {
+				bench_name(name, sizeof(name), s->raw, r);
+				err = bench_fill_raw(name, s->mib);
+			}
+		}
+		mib += reps * s->mib;
+	}
 	if (err) {
-		pr_err("FAIL: filling %s: %d\n", bench_warmup.pool, err);
+		pr_err("FAIL: filling set %s: %d\n", set, err);
 		return err;
 	}
-	for (i = 0; i < ARRAY_SIZE(bench_sets); i++) {
-		if (!bench_in_set(i))
-			continue;
-		err = bench_fill_pool(&bench_sets[i]);
-		if (!err && bench_sets[i].raw)
-			err = bench_fill_raw(&bench_sets[i]);
-		if (err) {
-			pr_err("FAIL: filling %s: %d\n", bench_sets[i].pool, err);
-			return err;
-		}
-		pr_info("filled %s: %u MiB of %zu-byte objects%s\n",
-			bench_sets[i].pool, bench_sets[i].mib, bench_sets[i].obj_size,
-			bench_sets[i].raw ? " (and the raw baseline)" : "");
-	}
+	pr_info("filled set %s: %u MiB in pools\n", set, mib);
 	return 0;
 }
 
@@ -375,56 +396,85 @@ static u64 bench_restore_pool(const char *name)
 	return ns;
 }
 
-static void bench_restore_pools(u64 *ns)
-{
-	int i, j, n = ARRAY_SIZE(bench_sets);
+/* Time taken, summed over the copies that were there. */
+struct bench_sum {
+	u64 ns;
+	unsigned int n;
+};
 
-	for (i = 0; i < n; i++) {
-		j = reverse ? n - 1 - i : i;
-		ns[j] = bench_restore_pool(bench_sets[j].pool);
+/* Time copy @r of set @i, its pool (@raw false) or its baseline. */
+static void bench_time_one(struct bench_sum *sum, int i, unsigned int r, bool raw)
+{
+	const char *base = raw ? bench_sets[i].raw : bench_sets[i].pool;
+	char name[PMPOOL_NAME_MAX + 1];
+	u64 ns;
+
+	if (!base)
+		return;
+	bench_name(name, sizeof(name), base, r);
+	ns = raw ? bench_restore_raw(name) : bench_restore_pool(name);
+	if (ns) {
+		sum->ns += ns;
+		sum->n++;
 	}
-}
-
-static void bench_restore_raws(u64 *raw)
-{
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(bench_sets); i++)
-		if (bench_sets[i].raw)
-			raw[i] = bench_restore_raw(bench_sets[i].raw);
 }
 
 /*
- * Which goes first, the pools or the raw folios, and the order of the pools
- * (one boot's first restore of a kind runs on colder caches) is set by
- * @reverse: make bench alternates it so that neither side always goes first.
+ * Round @r restores copy @r of the 64 MiB sets, the 4 KiB pool, its raw
+ * baseline and the 64 B pool one after the other; the order changes from
+ * round to round so that each goes first, and before the other, about as
+ * often: drift and a cache left warm by the previous restore favour none.
+ * The one 512 MiB pair goes in round 0, in the order @reverse sets (make
+ * bench alternates it from run to run).
  */
+static void bench_round(struct bench_sum *pool, struct bench_sum *raw,
+			unsigned int r)
+{
+	static const struct { int set; bool raw; } job[] = {
+		{ 1, false }, { 1, true }, { 0, false },
+	};
+	static const u8 order[BENCH_REPS][ARRAY_SIZE(job)] = {
+		{ 0, 1, 2 }, { 1, 2, 0 }, { 2, 0, 1 }, { 1, 0, 2 },
+	};
+	unsigned int k;
+
+	if (!r) {
+		bench_time_one(reverse ? &raw[2] : &pool[2], 2, 0, reverse);
+		bench_time_one(reverse ? &pool[2] : &raw[2], 2, 0, !reverse);
+	}
+	for (k = 0; k < ARRAY_SIZE(job); k++) {
+		int i = job[order[r][k]].set;
+		bool is_raw = job[order[r][k]].raw;
+
+		bench_time_one(is_raw ? &raw[i] : &pool[i], i, r, is_raw);
+	}
+}
+
 static int bench_restore(void)
 {
-	u64 ns[ARRAY_SIZE(bench_sets)] = {}, raw[ARRAY_SIZE(bench_sets)] = {};
+	struct bench_sum pool[ARRAY_SIZE(bench_sets)] = {};
+	struct bench_sum raw[ARRAY_SIZE(bench_sets)] = {};
 	char row[48];
+	unsigned int r;
 	int i;
 
-	if (!bench_restore_pool(bench_warmup.pool) ||
-	    !bench_restore_raw(bench_warmup.raw))
+	if (!bench_restore_pool(BENCH_WARMUP_POOL) ||
+	    !bench_restore_raw(BENCH_WARMUP_RAW))
 		pr_warn("nothing to warm up with\n");
-	if (reverse) {
-		bench_restore_raws(raw);
-		bench_restore_pools(ns);
-	} else {
-		bench_restore_pools(ns);
-		bench_restore_raws(raw);
-	}
+	for (r = 0; r < BENCH_REPS; r++)
+		bench_round(pool, raw, r);
 	for (i = 0; i < ARRAY_SIZE(bench_sets); i++) {
-		if (!ns[i] || !raw[i])
+		if (!pool[i].n || pool[i].n != raw[i].n)
 			continue;
 		snprintf(row, sizeof(row), "restore_%s", bench_sets[i].pool + 6);
-		bench_row(row, "us", ns[i] / 1000, raw[i] / 1000, "ratio<=1.1");
+		bench_row(row, "us", div_u64(pool[i].ns, 1000 * pool[i].n),
+			  div_u64(raw[i].ns, 1000 * raw[i].n), "ratio<=1.1");
 	}
 	/* Flat across object sizes: 64 B against 4 KiB objects, same 64 MiB. */
-	if (ns[0] && ns[1])
-		bench_row("restore_64M_64B_vs_4K", "us", ns[0] / 1000, ns[1] / 1000,
-			  "ratio<=1.1");
+	if (pool[0].n && pool[0].n == pool[1].n)
+		bench_row("restore_64M_64B_vs_4K", "us",
+			  div_u64(pool[0].ns, 1000 * pool[0].n),
+			  div_u64(pool[1].ns, 1000 * pool[1].n), "ratio<=1.1");
 	return 0;
 }
 
