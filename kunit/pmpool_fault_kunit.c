@@ -548,8 +548,8 @@ static void pmpool_fault_handover(struct kunit *test)
 
 /*
  * The sweeps above failed KHO's preservation of pool memory too (the
- * fail_kho point where kho_preserve_folio() and kho_preserve_pages()
- * failures surface), not only slab and page allocations.
+ * fail_kho point where kho_preserve_folio() failures surface), not only
+ * slab and page allocations.
  */
 static void pmpool_fault_kho(struct kunit *test)
 {

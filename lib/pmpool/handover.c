@@ -142,7 +142,7 @@ static atomic_long_t pmpool_nr_kho_errors;
  * Each failure was returned to the caller as -ENOMEM; the fault-injection
  * tests use this to show that they reached KHO's allocations too.
  *
- * Return: the number of failed kho_preserve_folio()/kho_preserve_pages().
+ * Return: the number of failed kho_preserve_folio() calls.
  */
 unsigned long pmpool_kho_errors(void)
 {
@@ -657,13 +657,14 @@ pmpool_range_do(struct pmpool_incoming *in, struct pmpool *pool,
 
 	switch (op) {
 	case PMPOOL_RANGE_PRESERVE:
+		/* After TAKE: every block is a folio of its order again. */
 		err = pmpool_kho_should_fail() ? -ENOMEM :
-		      kho_preserve_pages(phys_to_page(phys), 1UL << order);
+		      kho_preserve_folio(pfn_folio(PHYS_PFN(phys)));
 		if (err)
 			atomic_long_inc(&pmpool_nr_kho_errors);
 		return err;
 	case PMPOOL_RANGE_UNPRESERVE:
-		kho_unpreserve_pages(phys_to_page(phys), 1UL << order);
+		kho_unpreserve_folio(pfn_folio(PHYS_PFN(phys)));
 		return 0;
 	case PMPOOL_RANGE_TAKE:
 		folio = kho_restore_folio(phys);
