@@ -344,14 +344,18 @@ static int bench_fill(void)
 	return 0;
 }
 
-/* Restore and preserve again the raw folios; returns ns, 0 if absent. */
+/*
+ * Restore and preserve again the raw folios; returns ns, 0 if absent.
+ * Timed like pmpool_restore(): from finding the handed-over metadata (here
+ * the subtree and its list of folios) to the memory preserved again.
+ */
 static u64 bench_restore_raw(const char *name)
 {
 	const struct bench_raw_blob *blob;
+	u64 t0 = ktime_get_ns(), ns;
 	struct folio **folios;
 	phys_addr_t phys, *list;
 	unsigned long i, n;
-	u64 t0, ns;
 
 	if (kho_retrieve_subtree(name, &phys, NULL))
 		return 0;
@@ -362,7 +366,6 @@ static u64 bench_restore_raw(const char *name)
 	if (!list || !folios)
 		return 0;
 
-	t0 = ktime_get_ns();
 	for (i = 0; i < n; i++)
 		folios[i] = kho_restore_folio(list[i]);
 	for (i = 0; i < n; i++)
