@@ -495,7 +495,8 @@ static void pmpool_fault_lazy(struct kunit *test)
 	for (i = 0; i < seen->n; i++)
 		KUNIT_EXPECT_EQ(test, 0, pmpool_free(pool, seen->handles[i]));
 	flush_work(&pool->work);
-	KUNIT_EXPECT_LE(test, pool->nr_slabs, 2UL);
+	/* One of slack, and those CPUs own (one unless the thread moved). */
+	KUNIT_EXPECT_LE(test, pool->nr_slabs, 1UL + num_online_cpus());
 	fault_check_stats(test, pool, 0);
 	pmpool_destroy(pool);
 }

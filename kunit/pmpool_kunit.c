@@ -37,6 +37,15 @@ static struct pmpool *pmpool_test_create(struct kunit *test, const char *name,
 	return pool;
 }
 
+/* Live objects as pmpool_get_stats() counts them: CPUs' slabs included. */
+static unsigned long pmpool_test_inuse(struct pmpool *pool)
+{
+	struct pmpool_stats st;
+
+	pmpool_get_stats(pool, &st);
+	return st.nr_inuse;
+}
+
 static const size_t pmpool_test_sizes[] = {
 	8, 24, 64, 100, 512, 3000, SZ_4K, SZ_64K, 65544, SZ_1M, SZ_2M, SZ_4M,
 };
@@ -129,7 +138,7 @@ static void pmpool_test_alloc_free(struct kunit *test)
 		for (j = i + 1; j < nr; j++)
 			KUNIT_EXPECT_NE(test, handles[i], handles[j]);
 	}
-	KUNIT_EXPECT_EQ(test, pool->nr_inuse, (unsigned long)nr);
+	KUNIT_EXPECT_EQ(test, pmpool_test_inuse(pool), (unsigned long)nr);
 	for (i = 0; i < nr; i += 2)
 		KUNIT_EXPECT_EQ(test, 0, pmpool_free(pool, handles[i]));
 	for (i = 0; i < nr; i += 2)
@@ -138,7 +147,7 @@ static void pmpool_test_alloc_free(struct kunit *test)
 		KUNIT_EXPECT_PTR_EQ(test, pmpool_map(pool, handles[i]), objs[i]);
 	for (i = 1; i < nr; i += 2)
 		KUNIT_EXPECT_EQ(test, 0, pmpool_free(pool, handles[i]));
-	KUNIT_EXPECT_EQ(test, pool->nr_inuse, 0UL);
+	KUNIT_EXPECT_EQ(test, pmpool_test_inuse(pool), 0UL);
 }
 
 static void pmpool_test_zero(struct kunit *test)
@@ -180,8 +189,8 @@ static void pmpool_test_handles(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, -EINVAL, pmpool_free(a, freed));	/* double free */
 	KUNIT_EXPECT_EQ(test, -EINVAL, pmpool_free(a, hb));	/* foreign */
 	KUNIT_EXPECT_EQ(test, -EINVAL, pmpool_free(a, 0));
-	KUNIT_EXPECT_EQ(test, a->nr_inuse, 1UL);
-	KUNIT_EXPECT_EQ(test, b->nr_inuse, 1UL);
+	KUNIT_EXPECT_EQ(test, pmpool_test_inuse(a), 1UL);
+	KUNIT_EXPECT_EQ(test, pmpool_test_inuse(b), 1UL);
 }
 
 /*
@@ -220,7 +229,7 @@ static void pmpool_test_use_after_destroy(struct kunit *test)
 		KUNIT_EXPECT_NULL(test, pmpool_map(new, stale[i]));
 		KUNIT_EXPECT_EQ(test, -EINVAL, pmpool_free(new, stale[i]));
 	}
-	KUNIT_EXPECT_EQ(test, new->nr_inuse, (unsigned long)ARRAY_SIZE(fresh));
+	KUNIT_EXPECT_EQ(test, pmpool_test_inuse(new), (unsigned long)ARRAY_SIZE(fresh));
 	for (i = 0; i < ARRAY_SIZE(fresh); i++)
 		KUNIT_EXPECT_EQ(test, *(u64 *)pmpool_map(new, fresh[i]), fresh[i]);
 	KUNIT_EXPECT_EQ(test, PTR_ERR(pmpool_restore("kt-uad")), -ENOENT);
@@ -386,11 +395,16 @@ static void pmpool_test_shrink(struct kunit *test)
 	for (i = 0; i < n; i++)
 		KUNIT_ASSERT_EQ(test, 0, pmpool_free(pool, h[i]));
 	flush_work(&pool->work);
-	/* Empty slabs go back to the page allocator, but for one of slack. */
-	KUNIT_EXPECT_LE(test, pool->nr_slabs, 2UL);
-	/* Freed slab numbers are reused lowest first. */
-	KUNIT_ASSERT_NOT_NULL(test, pmpool_alloc(pool, GFP_KERNEL, &h[0]));
-	KUNIT_EXPECT_LT(test, pmpool_handle_slab(h[0]), 2U);
+	/*
+	 * Empty slabs go back to the page allocator, but for one of slack and
+	 * those CPUs own (this one's, and another's if the thread moved).
+	 */
+	KUNIT_EXPECT_LE(test, pool->nr_slabs, 1UL + num_online_cpus());
+	/* Freed slab numbers are reused lowest first: no new number. */
+	for (i = 0; i < n; i++) {
+		KUNIT_ASSERT_NOT_NULL(test, pmpool_alloc(pool, GFP_KERNEL, &h[i]));
+		KUNIT_EXPECT_LT(test, pmpool_handle_slab(h[i]), 8U);
+	}
 }
 
 struct pmpool_stress {
@@ -445,6 +459,7 @@ static void pmpool_test_concurrency(struct kunit *test)
 	struct pmpool *pool = pmpool_test_create(test, "kt-concurrency", 64);
 	unsigned int nr = num_online_cpus(), i = 0, cpu;
 	struct pmpool_stress *s;
+	struct pmpool_stats st;
 
 	s = kunit_kcalloc(test, nr, sizeof(*s), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, s);
@@ -466,9 +481,75 @@ static void pmpool_test_concurrency(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, s[i].errors, 0UL);
 	}
 	kunit_info(test, "%u threads on %u CPUs\n", nr, nr);
-	KUNIT_EXPECT_EQ(test, pool->nr_inuse, 0UL);
-	KUNIT_EXPECT_EQ(test, pool->nr_free,
-			pool->nr_slabs * pool->geo.objs_per_slab);
+	/* Slabs the CPUs still own count as in use, but not in the stats. */
+	pmpool_get_stats(pool, &st);
+	KUNIT_EXPECT_EQ(test, st.nr_inuse, 0UL);
+	KUNIT_EXPECT_EQ(test, st.nr_free, st.nr_slabs * pool->geo.objs_per_slab);
+}
+
+struct pmpool_steal {
+	struct pmpool *pool;
+	struct completion done;
+	unsigned int got;
+};
+
+static int pmpool_steal_fn(void *arg)
+{
+	struct pmpool_steal *s = arg;
+	unsigned int i;
+	u64 h;
+
+	for (i = 0; i < s->pool->geo.objs_per_slab; i++)
+		if (pmpool_alloc(s->pool, GFP_ATOMIC, &h))
+			s->got++;
+	complete(&s->done);
+	return 0;
+}
+
+/*
+ * A CPU allocates from a slab of its own.  Objects free in the slab another
+ * CPU owns still serve an allocation that cannot grow the pool.
+ */
+static void pmpool_test_cpu_slab(struct kunit *test)
+{
+	struct pmpool *pool = pmpool_test_create(test, "kt-cpu-slab", 512);
+	unsigned int per = pool->geo.objs_per_slab, cpu, other;
+	struct pmpool_steal s = { .pool = pool };
+	struct pmpool_stats st;
+	struct task_struct *t;
+	u64 h;
+
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two CPUs");
+	/* One slab, and no work item adding more behind the test's back. */
+	KUNIT_ASSERT_EQ(test, 0, pmpool_reserve(pool, 1));
+	KUNIT_ASSERT_EQ(test, 0, pmpool_reserve(pool, 0));
+	KUNIT_ASSERT_EQ(test, pool->nr_slabs, 1UL);
+
+	migrate_disable();
+	cpu = smp_processor_id();
+	KUNIT_EXPECT_NOT_NULL(test, pmpool_alloc(pool, GFP_ATOMIC, &h));
+	KUNIT_EXPECT_PTR_EQ(test, per_cpu_ptr(pool->cpu_slab, cpu)->slab,
+			    &pool->chunks[0]->slabs[0]);
+	migrate_enable();
+	/* Owned: it counts as full, and the stats still say what is free. */
+	KUNIT_EXPECT_EQ(test, pool->nr_free, 0UL);
+	pmpool_get_stats(pool, &st);
+	KUNIT_EXPECT_EQ(test, st.nr_inuse, 1UL);
+	KUNIT_EXPECT_EQ(test, st.nr_free, per - 1UL);
+
+	other = cpumask_any_but(cpu_online_mask, cpu);
+	init_completion(&s.done);
+	t = kthread_create_on_cpu(pmpool_steal_fn, &s, other, "pmpool_kt/%u");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, t);
+	wake_up_process(t);
+	wait_for_completion(&s.done);
+	/* Every free object of the other CPU's slab, and then no more. */
+	KUNIT_EXPECT_EQ(test, s.got, per - 1);
+	pmpool_get_stats(pool, &st);
+	KUNIT_EXPECT_EQ(test, st.nr_slabs, 1UL);
+	KUNIT_EXPECT_EQ(test, st.nr_inuse, (unsigned long)per);
+	KUNIT_EXPECT_EQ(test, st.nr_free, 0UL);
 }
 
 /* ---- handover validation ---------------------------------------------- */
@@ -832,6 +913,7 @@ static struct kunit_case pmpool_alloc_cases[] = {
 	KUNIT_CASE(pmpool_test_atomic),
 	KUNIT_CASE(pmpool_test_shrink),
 	KUNIT_CASE(pmpool_test_concurrency),
+	KUNIT_CASE(pmpool_test_cpu_slab),
 	{}
 };
 

@@ -18,8 +18,14 @@
  *
  * The allocation state of every slab is a bitmap kept in a preserved
  * metadata chunk (see the pmpool KHO ABI).  pmpool_alloc() and
- * pmpool_free() flip one bit under the pool's spinlock, and that single
- * store is what the next kernel sees; a kexec may strike at any instant.
+ * pmpool_free() flip one bit, and that single atomic store is what the
+ * next kernel sees; a kexec may strike at any instant.  Each CPU owns one
+ * slab of each pool it allocates from, taken off the partial list under the
+ * pool's spinlock, and sets bits in it (and clears them when it frees into
+ * it) without the lock.  Other CPUs clear bits in it under the lock, and
+ * set some only when no partial slab is left; every bit changes atomically.
+ * The slab counts as full until its owner gives it back for a partial one
+ * and counts it again, so nothing in-kernel has to be flushed at kexec.
  * Handles are resolved through the records themselves (slab number ->
  * chunk -> record -> slab address), so lookups need no in-kernel index.
  * Counters such as &pmpool.nr_inuse are never handed over: after a restore
@@ -37,14 +43,17 @@
 #define pr_fmt(fmt) "pmpool: " fmt
 
 #include <linux/bitmap.h>
+#include <linux/cpuhotplug.h>
 #include <linux/err.h>
 #include <linux/export.h>
 #include <linux/gfp.h>
 #include <kunit/visibility.h>
 #include <linux/kasan.h>
 #include <linux/kexec_handover.h>
+#include <linux/local_lock.h>
 #include <linux/mm.h>
 #include <linux/nodemask.h>
+#include <linux/percpu.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -103,7 +112,8 @@ int pmpool_geometry_init(struct pmpool_geometry *geo, size_t obj_size,
 	geo->rec_size = sizeof(struct pmpool_slab_ser) +
 			BITS_TO_U64(geo->objs_per_slab) * sizeof(u64);
 	geo->recs_per_chunk = PMPOOL_CHUNK_SIZE / geo->rec_size;
-	if (!geo->recs_per_chunk ||
+	/* &pmpool_slab.inuse is 16 bits: 8192 objects at most by construction. */
+	if (!geo->recs_per_chunk || geo->objs_per_slab > U16_MAX ||
 	    geo->objs_per_slab > PMPOOL_ABI_HANDLE_OBJ_MASK + 1)
 		return -EINVAL;
 	return 0;
@@ -204,6 +214,7 @@ static struct pmpool_slab *pmpool_slab_wake(struct pmpool *pool,
 	slab->rec = pmpool_rec(&pool->geo, ch->recs, r);
 	slab->index = ch->first + r;
 	slab->inuse = bitmap_weight(pmpool_slab_bitmap(slab), per);
+	slab->owned = false;
 	if (slab->inuse < per)
 		list_add_tail(&slab->list, &pool->partial);
 	else
@@ -314,16 +325,22 @@ struct pmpool *pmpool_alloc_struct(const char *name, u16 tag, int nid,
 				   const struct pmpool_geometry *geo)
 {
 	struct pmpool *pool;
+	int cpu;
 
 	pool = kzalloc_obj(*pool, GFP_KERNEL);
 	if (!pool)
 		return NULL;
 	pool->chunks = kcalloc(PMPOOL_ABI_MAX_CHUNKS, sizeof(*pool->chunks),
 			       GFP_KERNEL);
-	if (!pool->chunks) {
+	pool->cpu_slab = alloc_percpu(struct pmpool_cpu_slab);
+	if (!pool->chunks || !pool->cpu_slab) {
+		free_percpu(pool->cpu_slab);
+		kfree(pool->chunks);
 		kfree(pool);
 		return NULL;
 	}
+	for_each_possible_cpu(cpu)
+		local_lock_init(&per_cpu_ptr(pool->cpu_slab, cpu)->lock);
 	strscpy(pool->name, name);
 	pool->tag = tag;
 	pool->nid = nid;
@@ -375,6 +392,7 @@ void pmpool_free_struct(struct pmpool *pool)
 
 	for (c = 0; c < PMPOOL_ABI_MAX_CHUNKS; c++)
 		pmpool_chunk_free(pool->chunks[c]);
+	free_percpu(pool->cpu_slab);
 	kfree(pool->chunks);
 	kfree(pool);
 }
@@ -589,6 +607,7 @@ static int pmpool_grow(struct pmpool *pool)
 	slab->rec = pmpool_rec(&pool->geo, ch->recs, r);
 	slab->index = ch->first + r;
 	slab->inuse = 0;
+	slab->owned = false;
 	__set_bit(r, ch->used);
 	/* For pmpool_virt_to_handle(). */
 	folio->private = (void *)(unsigned long)slab->index;
@@ -732,6 +751,95 @@ int pmpool_reserve(struct pmpool *pool, unsigned int nr_objs)
 }
 EXPORT_SYMBOL_GPL(pmpool_reserve);
 
+/*
+ * Give back the slab a CPU owned: the objects its bitmap shows free are
+ * free objects of the pool again.
+ */
+static void pmpool_cpu_slab_put(struct pmpool *pool, struct pmpool_slab *slab)
+{
+	unsigned int per = pool->geo.objs_per_slab;
+	unsigned int inuse = bitmap_weight(pmpool_slab_bitmap(slab), per);
+
+	lockdep_assert_held(&pool->lock);
+	slab->owned = false;
+	slab->inuse = inuse;
+	pool->nr_free += per - inuse;
+	pool->nr_inuse -= per - inuse;
+	if (inuse < per)
+		list_add(&slab->list, &pool->partial);
+}
+
+/* Make the partial slab @slab this CPU's: its free objects count as in use. */
+static void pmpool_cpu_slab_get(struct pmpool *pool, struct pmpool_slab *slab)
+{
+	unsigned int free = pool->geo.objs_per_slab - slab->inuse;
+
+	lockdep_assert_held(&pool->lock);
+	list_del_init(&slab->list);
+	slab->owned = true;
+	slab->inuse = pool->geo.objs_per_slab;
+	pool->nr_free -= free;
+	pool->nr_inuse += free;
+}
+
+/*
+ * Allocate object @*ip of @slab if it is free, else another: a CPU's slab
+ * gets bits set by its owner without the lock and, rarely, by another CPU
+ * under it.  Return: false if none is free.
+ */
+static bool pmpool_slab_take(struct pmpool *pool, struct pmpool_slab *slab,
+			     unsigned int *ip)
+{
+	unsigned long *bitmap = pmpool_slab_bitmap(slab);
+	unsigned int per = pool->geo.objs_per_slab, i;
+
+	/* The bit set is the allocation as far as the next kernel is concerned. */
+	while ((i = find_first_zero_bit(bitmap, per)) < per) {
+		if (!test_and_set_bit(i, bitmap)) {
+			*ip = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * With no partial slab left, an object free in a slab another CPU owns
+ * (pool->lock held): what keeps the pool from growing, and an atomic
+ * allocation from failing, while other CPUs' slabs have room.
+ */
+static struct pmpool_slab *pmpool_cpu_slabs_take(struct pmpool *pool,
+						 unsigned int *ip)
+{
+	struct pmpool_slab *slab;
+	int cpu;
+
+	lockdep_assert_held(&pool->lock);
+	for_each_possible_cpu(cpu) {
+		slab = per_cpu_ptr(pool->cpu_slab, cpu)->slab;
+		if (slab && pmpool_slab_take(pool, slab, ip))
+			return slab;
+	}
+	return NULL;
+}
+
+/* Free objects in slabs CPUs own, counted as in use (pool->lock held). */
+static unsigned long pmpool_cpu_slabs_free(struct pmpool *pool)
+{
+	unsigned int per = pool->geo.objs_per_slab;
+	struct pmpool_slab *slab;
+	unsigned long n = 0;
+	int cpu;
+
+	lockdep_assert_held(&pool->lock);
+	for_each_possible_cpu(cpu) {
+		slab = per_cpu_ptr(pool->cpu_slab, cpu)->slab;
+		if (slab)
+			n += per - bitmap_weight(pmpool_slab_bitmap(slab), per);
+	}
+	return n;
+}
+
 /**
  * pmpool_alloc() - allocate an object
  * @pool:   the pool.
@@ -741,34 +849,62 @@ EXPORT_SYMBOL_GPL(pmpool_reserve);
  *          fails when there is none free.
  * @handle: set to the object's handle, which stays valid after kexec.
  *
+ * Each CPU allocates from a slab of its own without taking the pool's
+ * lock, and takes it only to swap a full slab for a partial one.
+ *
  * Context: any context if @gfp does not allow sleeping, else process
  * context.
  * Return: the object, or NULL if no memory could be found.
  */
 void *pmpool_alloc(struct pmpool *pool, gfp_t gfp, u64 *handle)
 {
+	struct pmpool_cpu_slab *cpu_slab;
 	struct pmpool_slab *slab;
 	unsigned long flags;
-	bool refill;
+	bool refill = false;
 	unsigned int i;
 	void *obj;
 
 	might_alloc(gfp);
 	for (;;) {
-		spin_lock_irqsave(&pool->lock, flags);
+		local_lock_irqsave(&pool->cpu_slab->lock, flags);
+		cpu_slab = this_cpu_ptr(pool->cpu_slab);
+		slab = cpu_slab->slab;
+		if (slab && pmpool_slab_take(pool, slab, &i))
+			break;
+		/* This CPU's slab is full (or there is none): swap it. */
+		spin_lock(&pool->lock);
+		if (slab) {
+			pmpool_cpu_slab_put(pool, slab);
+			cpu_slab->slab = NULL;
+		}
 		slab = list_first_entry_or_null(&pool->partial,
 						struct pmpool_slab, list);
-		if (slab)
-			break;
+		if (slab) {
+			pmpool_cpu_slab_get(pool, slab);
+			cpu_slab->slab = slab;
+			refill = pool->nr_free < pool->reserve;
+			spin_unlock(&pool->lock);
+			if (pmpool_slab_take(pool, slab, &i))
+				break;
+			/* Taken by another CPU meanwhile: start again. */
+			local_unlock_irqrestore(&pool->cpu_slab->lock, flags);
+			continue;
+		}
 		if (pool->nr_lazy) {
 			/* Free objects may be in handed-over slabs. */
 			pmpool_lazy_wake(pool, PMPOOL_WAKE_BATCH);
-			spin_unlock_irqrestore(&pool->lock, flags);
+			spin_unlock(&pool->lock);
+			local_unlock_irqrestore(&pool->cpu_slab->lock, flags);
 			if (gfpflags_allow_blocking(gfp))
 				cond_resched();
 			continue;
 		}
-		spin_unlock_irqrestore(&pool->lock, flags);
+		slab = pmpool_cpu_slabs_take(pool, &i);
+		spin_unlock(&pool->lock);
+		if (slab)
+			break;
+		local_unlock_irqrestore(&pool->cpu_slab->lock, flags);
 		if (!gfpflags_allow_blocking(gfp)) {
 			queue_work(system_dfl_wq, &pool->work);
 			return NULL;
@@ -776,17 +912,7 @@ void *pmpool_alloc(struct pmpool *pool, gfp_t gfp, u64 *handle)
 		if (pmpool_grow_gfp(pool, gfp))
 			return NULL;
 	}
-
-	i = find_first_zero_bit(pmpool_slab_bitmap(slab),
-				pool->geo.objs_per_slab);
-	/* This store is the allocation as far as the next kernel is concerned. */
-	__set_bit(i, pmpool_slab_bitmap(slab));
-	if (++slab->inuse == pool->geo.objs_per_slab)
-		list_del_init(&slab->list);
-	pool->nr_free--;
-	pool->nr_inuse++;
-	refill = pool->nr_free < pool->reserve;
-	spin_unlock_irqrestore(&pool->lock, flags);
+	local_unlock_irqrestore(&pool->cpu_slab->lock, flags);
 
 	if (refill)
 		queue_work(system_dfl_wq, &pool->work);
@@ -799,12 +925,38 @@ void *pmpool_alloc(struct pmpool *pool, gfp_t gfp, u64 *handle)
 }
 EXPORT_SYMBOL_GPL(pmpool_alloc);
 
+/*
+ * A free of the root object clears the root.  After the object's bit was
+ * cleared (a full barrier), so that it pairs with pmpool_set_root().
+ */
+static void pmpool_root_forget(struct pmpool *pool, u64 handle, bool locked)
+{
+	unsigned long flags;
+
+	if (likely(READ_ONCE(pool->desc->root) != handle))
+		return;
+	if (!locked)
+		spin_lock_irqsave(&pool->lock, flags);
+	if (READ_ONCE(pool->desc->root) == handle)
+		WRITE_ONCE(pool->desc->root, 0);
+	if (!locked)
+		spin_unlock_irqrestore(&pool->lock, flags);
+}
+
+static int pmpool_free_bad(struct pmpool *pool, u64 handle)
+{
+	pr_warn_ratelimited("%s: free of a handle that is not a live object: %#llx\n",
+			    pool->name, handle);
+	return -EINVAL;
+}
+
 /**
  * pmpool_free() - free an object
  * @pool:   the pool the object was allocated from.
  * @handle: its handle.
  *
- * A slab left empty is released later from process context.
+ * A free into the slab this CPU allocates from does not take the pool's
+ * lock.  A slab left empty is released later from process context.
  *
  * Context: any context.
  * Return: 0, or -EINVAL (with a rate-limited message) if @handle is not a
@@ -818,39 +970,72 @@ int pmpool_free(struct pmpool *pool, u64 handle)
 	struct pmpool_slab_ser *rec;
 	struct pmpool_slab *slab;
 	struct pmpool_chunk *ch;
+	unsigned long *bitmap;
 	unsigned long flags;
 	unsigned int r;
 	bool shrink;
 
-	spin_lock_irqsave(&pool->lock, flags);
-	/* A set bit is a live object: its slab exists and stays. */
+	local_lock_irqsave(&pool->cpu_slab->lock, flags);
 	rec = pmpool_handle_rec(pool, handle, &ch, &r);
-	if (!rec || !test_bit(i, pmpool_rec_bitmap(rec))) {
-		spin_unlock_irqrestore(&pool->lock, flags);
-		pr_warn_ratelimited("%s: free of a handle that is not a live object: %#llx\n",
-				    pool->name, handle);
-		return -EINVAL;
+	if (!rec) {
+		local_unlock_irqrestore(&pool->cpu_slab->lock, flags);
+		return pmpool_free_bad(pool, handle);
 	}
+	bitmap = pmpool_rec_bitmap(rec);
+	slab = this_cpu_ptr(pool->cpu_slab)->slab;
+	if (slab && slab->rec == rec) {
+		/* This CPU's slab: it stays this CPU's under the local lock. */
+		if (!test_bit(i, bitmap))
+			goto bad;
+		kasan_poison_range(pmpool_slab_obj(pool, slab, i),
+				   pool->geo.obj_size);
+		/* Two frees of one object race here: one of them wins. */
+		if (!test_and_clear_bit(i, bitmap))
+			goto bad;
+		local_unlock_irqrestore(&pool->cpu_slab->lock, flags);
+		pmpool_root_forget(pool, handle, false);
+		return 0;
+	}
+
+	spin_lock(&pool->lock);
+	/* A set bit is a live object: its slab exists and stays. */
+	if (!test_bit(i, bitmap))
+		goto bad_unlock;
 	if (unlikely(test_bit(r, ch->lazy)))
 		slab = pmpool_slab_wake(pool, ch, r);
 	else
 		slab = &ch->slabs[r];
 	/* Before the object can be handed out again by another CPU. */
 	kasan_poison_range(pmpool_slab_obj(pool, slab, i), pool->geo.obj_size);
-	__clear_bit(i, pmpool_slab_bitmap(slab));
-	if (unlikely(READ_ONCE(pool->desc->root) == handle))
-		WRITE_ONCE(pool->desc->root, 0);
+	if (slab->owned) {
+		/* Another CPU's: it counts the slab again when it gives it back. */
+		if (!test_and_clear_bit(i, bitmap))
+			goto bad_unlock;
+		pmpool_root_forget(pool, handle, true);
+		spin_unlock(&pool->lock);
+		local_unlock_irqrestore(&pool->cpu_slab->lock, flags);
+		return 0;
+	}
+	clear_bit(i, bitmap);
+	pmpool_root_forget(pool, handle, true);
 	if (slab->inuse-- == per)
 		list_add(&slab->list, &pool->partial);
 	pool->nr_free++;
 	pool->nr_inuse--;
 	shrink = !slab->inuse &&
 		 pool->nr_free >= (unsigned long)pool->reserve + 2 * per;
-	spin_unlock_irqrestore(&pool->lock, flags);
+	spin_unlock(&pool->lock);
+	local_unlock_irqrestore(&pool->cpu_slab->lock, flags);
 
 	if (shrink)
 		queue_work(system_dfl_wq, &pool->work);
 	return 0;
+
+bad_unlock:
+	spin_unlock(&pool->lock);
+bad:
+	local_unlock_irqrestore(&pool->cpu_slab->lock, flags);
+	return pmpool_free_bad(pool, handle);
 }
 EXPORT_SYMBOL_GPL(pmpool_free);
 
@@ -984,14 +1169,25 @@ int pmpool_set_root(struct pmpool *pool, u64 handle)
 	unsigned long flags;
 	int err = 0;
 
-	/* Under the lock, so that a concurrent free of @handle is ordered. */
 	spin_lock_irqsave(&pool->lock, flags);
 	rec = handle ? pmpool_handle_rec(pool, handle, NULL, NULL) : NULL;
 	if (handle && (!rec || !test_bit(pmpool_handle_obj(handle),
-					 pmpool_rec_bitmap(rec))))
+					 pmpool_rec_bitmap(rec)))) {
 		err = -EINVAL;
-	else
+	} else {
 		WRITE_ONCE(pool->desc->root, handle);
+		/*
+		 * A free that cleared the bit meanwhile (its owner CPU frees
+		 * without the lock) may have read the old root: pairs with
+		 * the barrier of the bit's clearing in pmpool_free().
+		 */
+		smp_mb();
+		if (handle && !test_bit(pmpool_handle_obj(handle),
+					pmpool_rec_bitmap(rec))) {
+			WRITE_ONCE(pool->desc->root, 0);
+			err = -EINVAL;
+		}
+	}
 	spin_unlock_irqrestore(&pool->lock, flags);
 	return err;
 }
@@ -1170,13 +1366,14 @@ void pmpool_restored_finish(struct pmpool *pool, unsigned long nr_slabs,
 void pmpool_get_stats(struct pmpool *pool, struct pmpool_stats *stats)
 {
 	unsigned int rpc = pool->geo.recs_per_chunk, nr_chunks;
-	unsigned long flags;
+	unsigned long flags, owned_free;
 	u64 chunk_bytes;
 
 	spin_lock_irqsave(&pool->lock, flags);
+	owned_free = pmpool_cpu_slabs_free(pool);
 	stats->nr_slabs = pool->nr_slabs;
-	stats->nr_inuse = pool->nr_inuse;
-	stats->nr_free = pool->nr_free;
+	stats->nr_inuse = pool->nr_inuse - owned_free;
+	stats->nr_free = pool->nr_free + owned_free;
 	spin_unlock_irqrestore(&pool->lock, flags);
 	nr_chunks = READ_ONCE(pool->desc->nr_chunks);
 	chunk_bytes = kmalloc_size_roundup(sizeof(struct pmpool_chunk) +
@@ -1186,7 +1383,8 @@ void pmpool_get_stats(struct pmpool *pool, struct pmpool_stats *stats)
 	/* Handed over (descriptor, chunks), then in-kernel (structs). */
 	stats->meta_bytes = PMPOOL_ABI_DESC_SIZE +
 			    (u64)nr_chunks * (PMPOOL_CHUNK_SIZE + chunk_bytes) +
-			    sizeof(*pool) + PMPOOL_ABI_MAX_CHUNKS * sizeof(*pool->chunks);
+			    sizeof(*pool) + PMPOOL_ABI_MAX_CHUNKS * sizeof(*pool->chunks) +
+			    nr_cpu_ids * sizeof(struct pmpool_cpu_slab);
 }
 EXPORT_SYMBOL_GPL(pmpool_get_stats);
 
@@ -1229,10 +1427,40 @@ bool pmpool_is_persistent(const struct pmpool *pool)
 EXPORT_SYMBOL_GPL(pmpool_is_persistent);
 
 /* After KHO (fs_initcall), before clients such as the IOMMU (rootfs_initcall). */
+/* A CPU that went offline gives back the slabs it owned, in every pool. */
+static int pmpool_cpu_dead(unsigned int cpu)
+{
+	struct pmpool_cpu_slab *cpu_slab;
+	struct pmpool *pool;
+	unsigned long flags;
+
+	mutex_lock(&pmpool_mutex);
+	list_for_each_entry(pool, &pmpool_pools, list) {
+		spin_lock_irqsave(&pool->lock, flags);
+		cpu_slab = per_cpu_ptr(pool->cpu_slab, cpu);
+		if (cpu_slab->slab) {
+			pmpool_cpu_slab_put(pool, cpu_slab->slab);
+			cpu_slab->slab = NULL;
+		}
+		spin_unlock_irqrestore(&pool->lock, flags);
+		/* An empty slab is released by the shrinker. */
+		queue_work(system_dfl_wq, &pool->work);
+	}
+	mutex_unlock(&pmpool_mutex);
+	return 0;
+}
+
 static int __init pmpool_init(void)
 {
+	int ret;
+
 	BUILD_BUG_ON(sizeof(struct pmpool_desc_ser) > PMPOOL_ABI_DESC_SIZE);
 	BUILD_BUG_ON(PMPOOL_NAME_MAX + 1 != PMPOOL_ABI_NAME_MAX);
+	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "lib/pmpool:dead",
+					NULL, pmpool_cpu_dead);
+	if (ret < 0)
+		pr_warn("no CPU hotplug callback (%d): an offlined CPU keeps its slabs\n",
+			ret);
 	pmpool_handover_init();
 	pmpool_debugfs_init();
 	return 0;

@@ -11,6 +11,7 @@
 #include <linux/io.h>
 #include <linux/kho/abi/pmpool.h>
 #include <linux/list.h>
+#include <linux/local_lock.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/pmpool.h>
@@ -51,7 +52,11 @@ struct pmpool_geometry {
  *         the allocation state, shared with the next kernel, and its @phys
  *         the slab's memory.
  * @index: slab number (bits 47:24 of the handles of its objects).
- * @inuse: allocated objects, equal to the weight of the bitmap.
+ * @inuse: allocated objects, equal to the weight of the bitmap; while the
+ *         slab is owned, all of its objects.
+ * @owned: the slab is a CPU's (&pmpool_cpu_slab): off &pmpool.partial; that
+ *         CPU sets bits in its bitmap without &pmpool.lock, others only
+ *         under it.
  *
  * The struct of a slab handed over by the previous kernel is set up only
  * when the slab is first needed (see &pmpool_chunk.lazy): a restore does
@@ -61,7 +66,21 @@ struct pmpool_slab {
 	struct list_head list;
 	struct pmpool_slab_ser *rec;
 	unsigned int index;
-	unsigned int inuse;
+	u16 inuse;
+	bool owned;
+};
+
+/**
+ * struct pmpool_cpu_slab - a CPU's slab of a pool
+ * @lock: keeps the CPU on the slab while it allocates from it or frees
+ *        into it (interrupts off, or the per-CPU lock on PREEMPT_RT).
+ * @slab: the slab the CPU allocates from without &pmpool.lock, or NULL;
+ *        changes under &pmpool.lock too, on that CPU (or, for a CPU that
+ *        went offline, on the CPU that saw it go).
+ */
+struct pmpool_cpu_slab {
+	local_lock_t lock;
+	struct pmpool_slab *slab;
 };
 
 /**
@@ -93,10 +112,11 @@ struct pmpool_chunk {
  * @nid:        NUMA node of the slabs, or %NUMA_NO_NODE.
  * @persistent: slabs and metadata are preserved with KHO.
  * @geo:        object and slab layout.
- * @lock:       protects @partial, the bitmaps, @nr_free, @nr_inuse,
- *              @nr_slabs, &pmpool_slab.inuse and the lazy state; taken with
- *              interrupts off so that pmpool_alloc() and pmpool_free()
- *              work in any context.
+ * @lock:       protects @partial, the bitmaps (but for the bits a CPU
+ *              sets in its own slab), @nr_free, @nr_inuse, @nr_slabs,
+ *              &pmpool_slab.inuse, &pmpool_slab.owned, @cpu_slab and the
+ *              lazy state; taken with interrupts off so that
+ *              pmpool_alloc() and pmpool_free() work in any context.
  * @partial:    slabs with at least one free object (lazy slabs are not
  *              on it until they are set up).
  * @nr_slabs:   slabs in the pool.
@@ -113,6 +133,9 @@ struct pmpool_chunk {
  * @chunks:     the metadata chunks, %PMPOOL_ABI_MAX_CHUNKS entries;
  *              an entry is set once (smp_store_release()) and kept until
  *              the pool is freed.
+ * @cpu_slab:   per CPU, the slab that CPU allocates from without @lock;
+ *              its free objects count as in use in @nr_inuse until it is
+ *              given back.
  * @work:       refills @reserve and releases empty slabs in process context.
  * @list:       on the list of all pools of this kernel.
  * @restored:   the pool came from the previous kernel.
@@ -127,6 +150,7 @@ struct pmpool {
 	struct pmpool_geometry geo;
 	struct pmpool_desc_ser *desc;
 	struct pmpool_chunk **chunks;
+	struct pmpool_cpu_slab __percpu *cpu_slab;
 
 	/* Written by every allocation and free: a cache line of its own. */
 	spinlock_t lock ____cacheline_aligned_in_smp;	/* see @lock above */
