@@ -54,9 +54,9 @@ struct pmpool_geometry {
  * @index: slab number (bits 47:24 of the handles of its objects).
  * @inuse: allocated objects, equal to the weight of the bitmap; while the
  *         slab is owned, all of its objects.
- * @owned: the slab is a CPU's (&pmpool_cpu_slab): off &pmpool.partial; that
- *         CPU sets bits in its bitmap without &pmpool.lock, others only
- *         under it.
+ * @owned: the slab is a CPU's (&struct pmpool_cpu_slab), off
+ *         &pmpool.partial: that CPU sets bits in its bitmap without
+ *         &pmpool.lock, others only under it.
  *
  * The struct of a slab handed over by the previous kernel is set up only
  * when the slab is first needed (see &pmpool_chunk.lazy): a restore does
@@ -113,10 +113,10 @@ struct pmpool_chunk {
  * @persistent: slabs and metadata are preserved with KHO.
  * @geo:        object and slab layout.
  * @lock:       protects @partial, the bitmaps (but for the bits a CPU
- *              sets in its own slab), @nr_free, @nr_inuse, @nr_slabs,
- *              &pmpool_slab.inuse, &pmpool_slab.owned, @cpu_slab and the
- *              lazy state; taken with interrupts off so that
- *              pmpool_alloc() and pmpool_free() work in any context.
+ *              sets and clears in its own slab), @nr_free, @nr_inuse,
+ *              @nr_slabs, &pmpool_slab.inuse, &pmpool_slab.owned,
+ *              @cpu_slab and the lazy state; taken with interrupts off so
+ *              that pmpool_alloc() and pmpool_free() work in any context.
  * @partial:    slabs with at least one free object (lazy slabs are not
  *              on it until they are set up).
  * @nr_slabs:   slabs in the pool.
