@@ -926,21 +926,14 @@ void *pmpool_alloc(struct pmpool *pool, gfp_t gfp, u64 *handle)
 EXPORT_SYMBOL_GPL(pmpool_alloc);
 
 /*
- * A free of the root object clears the root.  After the object's bit was
- * cleared (a full barrier), so that it pairs with pmpool_set_root().
+ * A free of the root object clears the root (pool->lock held).  After the
+ * object's bit was cleared (a full barrier): pairs with pmpool_set_root().
  */
-static void pmpool_root_forget(struct pmpool *pool, u64 handle, bool locked)
+static void pmpool_root_forget(struct pmpool *pool, u64 handle)
 {
-	unsigned long flags;
-
-	if (likely(READ_ONCE(pool->desc->root) != handle))
-		return;
-	if (!locked)
-		spin_lock_irqsave(&pool->lock, flags);
-	if (READ_ONCE(pool->desc->root) == handle)
+	lockdep_assert_held(&pool->lock);
+	if (unlikely(READ_ONCE(pool->desc->root) == handle))
 		WRITE_ONCE(pool->desc->root, 0);
-	if (!locked)
-		spin_unlock_irqrestore(&pool->lock, flags);
 }
 
 static int pmpool_free_bad(struct pmpool *pool, u64 handle)
@@ -993,7 +986,11 @@ int pmpool_free(struct pmpool *pool, u64 handle)
 		if (!test_and_clear_bit(i, bitmap))
 			goto bad;
 		local_unlock_irqrestore(&pool->cpu_slab->lock, flags);
-		pmpool_root_forget(pool, handle, false);
+		if (unlikely(READ_ONCE(pool->desc->root) == handle)) {
+			spin_lock_irqsave(&pool->lock, flags);
+			pmpool_root_forget(pool, handle);
+			spin_unlock_irqrestore(&pool->lock, flags);
+		}
 		return 0;
 	}
 
@@ -1011,13 +1008,13 @@ int pmpool_free(struct pmpool *pool, u64 handle)
 		/* Another CPU's: it counts the slab again when it gives it back. */
 		if (!test_and_clear_bit(i, bitmap))
 			goto bad_unlock;
-		pmpool_root_forget(pool, handle, true);
+		pmpool_root_forget(pool, handle);
 		spin_unlock(&pool->lock);
 		local_unlock_irqrestore(&pool->cpu_slab->lock, flags);
 		return 0;
 	}
 	clear_bit(i, bitmap);
-	pmpool_root_forget(pool, handle, true);
+	pmpool_root_forget(pool, handle);
 	if (slab->inuse-- == per)
 		list_add(&slab->list, &pool->partial);
 	pool->nr_free++;
