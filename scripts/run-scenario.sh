@@ -9,6 +9,8 @@
 #              BOOTS=N          boots expected (boot N must print its "end")
 #              TIMEOUT=S        wall-clock limit for the whole QEMU run
 #              MEM=1G SMP=2     guest size
+#              ALONE=1          run-tests.sh runs no other guest beside it
+#                               (a scenario whose timing depends on the host)
 #              QEMU_EXTRA="..." extra QEMU arguments (devices, -M options)
 #              CMDLINE_EXTRA="" extra kernel arguments for every boot
 #              EXPECT=(re ...)  extended regexes that must appear in the log
@@ -33,7 +35,7 @@ name=$(basename "$sdir")
 logdir=$top/build/logs; mkdir -p "$logdir"
 log=$logdir/$name.log
 
-NEEDS_CONFIG="" BOOTS=1 TIMEOUT=120 TIMEOUT_FIXED=0 MEM=1G SMP=2 QEMU_EXTRA="" CMDLINE_EXTRA="" KUNIT=0 EXPECT_FAIL=0
+NEEDS_CONFIG="" ALONE=0 BOOTS=1 TIMEOUT=120 TIMEOUT_FIXED=0 MEM=1G SMP=2 QEMU_EXTRA="" CMDLINE_EXTRA="" KUNIT=0 EXPECT_FAIL=0
 STOCK_KERNEL=0
 EXPECT=() REJECT=() ALLOW=()
 # shellcheck disable=SC1091
@@ -56,6 +58,11 @@ if grep -q '^CONFIG_KASAN=y' "$obj/.config" && [ "${TIMEOUT_FIXED:-0}" != 1 ]; t
 	# the kexec'd image and halved itself, and MemTotal moved by 32 MiB.
 	CMDLINE_EXTRA="$CMDLINE_EXTRA kho_scratch=128M,512M,64M"
 fi
+# Timeouts were set for one guest at a time; with guests in parallel, a
+# guest shares the host's caches, memory bandwidth and QEMU's own threads.
+if [ "${PMTEST_JOBS:-1}" -gt 1 ] && [ "$ALONE" != 1 ] && [ "${TIMEOUT_FIXED:-0}" != 1 ]; then
+	TIMEOUT=$((TIMEOUT * 3 / 2))
+fi
 
 # ---- initramfs -----------------------------------------------------------
 stage=$top/build/initramfs/$name
@@ -63,7 +70,7 @@ rm -rf "$stage"; mkdir -p "$stage"/{bin,scenario,tmp,lib}
 cp /bin/busybox "$stage/bin/busybox"
 cp "$top/tests/guest/init" "$stage/init"; chmod +x "$stage/init"
 cp "$top/tests/guest/lib.sh" "$stage/scenario/lib.sh"
-helper=$top/build/guest/kexec-next
+helper=$top/build/guest/kexec-next	# run-tests.sh builds it before guests start
 if [ ! -x "$helper" ] || [ "$top/tests/guest/kexec-next.c" -nt "$helper" ]; then
 	mkdir -p "$(dirname "$helper")"
 	gcc -static -O2 -Wall -o "$helper" "$top/tests/guest/kexec-next.c"

@@ -1,13 +1,27 @@
 #!/usr/bin/env bash
-# Run every scenario under tests/scenarios (or only T=<name>), print a
-# summary table and end with "N passed, N failed".
+# Run every scenario under tests/scenarios (or only the named ones), several
+# guests at a time, print a summary table and end with "N passed, N failed".
 #
 # Usage: run-tests.sh <kernel-objdir> [scenario-name...]
+#
+# PMTEST_JOBS=N runs up to N guests at once (make test J=N).  The default is
+# one per host CPU, as far as free memory allows (4 GiB per debug guest).
+# A scenario whose conf sets ALONE=1 runs with no other guest beside it: one
+# whose verdict depends on timing (QEMU's virtual clock follows host time
+# under TCG, so a loaded host moves when an edu DMA lands).
+#
+# Scenarios start longest first (their last times on this machine, kept in
+# $HOME/.cache/pmpool/scenario-times; their TIMEOUT when never run), so that
+# a long one does not start last.  Each writes its own log, output and result
+# rows; the summary lists them in name order, as a serial run does, and then
+# every scenario's time, longest first.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-obj=$1; shift
-results=$top/build/logs/results.txt
-mkdir -p "$top/build/logs"; : > "$results"
+obj=$(cd "$1" && pwd); shift
+logs=$top/build/logs
+results=$logs/results.txt
+parts=$logs/results.d
+mkdir -p "$logs"; : > "$results"; rm -rf "$parts"; mkdir -p "$parts"
 
 if [ $# -gt 0 ]; then
 	scen=()
@@ -19,27 +33,120 @@ else
 	mapfile -t scen < <(find "$top/tests/scenarios" -mindepth 1 -maxdepth 1 -type d | sort)
 fi
 
+ncpu=$(nproc)
+if grep -q '^CONFIG_KASAN=y' "$obj/.config"; then per_guest=4096; kind=debug; else per_guest=1536; kind=plain; fi
+memfree=$(awk '$1 == "MemAvailable:" { print int($2 / 1024) }' /proc/meminfo)
+jobs=${PMTEST_JOBS:-$(( memfree / per_guest < ncpu ? memfree / per_guest : ncpu ))}
+[ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
+export PMTEST_JOBS=$jobs
+
 accel=$("$top/scripts/probe-accel.sh" "$obj/arch/x86/boot/bzImage")
 export PMTEST_ACCEL=$accel
-echo "accelerator: $accel$([ "$accel" = tcg ] && echo ' (KVM absent or its probe boot failed)')"
-start=$(date +%s)
-for s in "${scen[@]}"; do
-	"$top/scripts/run-scenario.sh" "$s" "$obj" "$results" || true
-done
+echo "accelerator: $accel$([ "$accel" = tcg ] && echo ' (KVM absent or its probe boot failed)'), $jobs guest(s) at a time"
 
-# The static checks are a test too: zero findings from make check.
-if [ $# -eq 0 ] && [ -n "${PMPOOL_SPARSE:-}" ]; then
-	if "$top/scripts/check.sh" "$top/build/linux" "$obj" "$PMPOOL_SPARSE" > "$top/build/logs/check.log" 2>&1; then
-		echo "PASS static:check (checkpatch, kernel-doc, sparse)" | tee -a "$results"
-	else
-		echo "FAIL static:check (see build/logs/check.log)" | tee -a "$results"
-		tail -20 "$top/build/logs/check.log"
-	fi
+# What the guests share is built or fetched once, before any starts.
+helper=$top/build/guest/kexec-next
+if [ ! -x "$helper" ] || [ "$top/tests/guest/kexec-next.c" -nt "$helper" ]; then
+	mkdir -p "$(dirname "$helper")"
+	gcc -static -O2 -Wall -o "$helper" "$top/tests/guest/kexec-next.c" || exit 1
 fi
 
+# Per scenario: the slots it takes (all of them when ALONE=1), whether it
+# needs the stock kernel, and its expected duration.
+timesdb=$HOME/.cache/pmpool/scenario-times/$kind-$accel
+mkdir -p "$(dirname "$timesdb")"; touch "$timesdb"
+declare -A cpus=() est=()
+need_stock=0
+for s in "${scen[@]}"; do
+	n=$(basename "$s")
+	read -r al st to < <(ALONE=0 STOCK_KERNEL=0 TIMEOUT=120 BOOTS=1
+		# shellcheck disable=SC1091
+		. "$s/conf" >/dev/null 2>&1; echo "$ALONE $STOCK_KERNEL $TIMEOUT")
+	if [ "$al" = 1 ]; then cpus[$n]=$jobs; else cpus[$n]=1; fi
+	[ "$st" = 1 ] && need_stock=1
+	e=$(awk -v n="$n" '$1 == n { t = $2 } END { print t }' "$timesdb")
+	est[$n]=${e:-$to}
+done
+if [ "$need_stock" = 1 ]; then
+	"$top/scripts/fetch-stock-kernel.sh" "$top/build/stock" >/dev/null || exit 1
+fi
+
+# Queue: the scenarios that take every slot first (they would otherwise wait
+# for a moment when nothing runs), then the rest, each group longest first.
+mapfile -t queue < <(for s in "${scen[@]}"; do
+	n=$(basename "$s")
+	printf '%d %d %s\n' "$(( cpus[$n] >= jobs ))" "${est[$n]}" "$s"
+done | sort -k1,1nr -k2,2nr | cut -d' ' -f3-)
+
+# The static checks are a test too (zero findings from make check); they
+# run as one more job, on one slot.
+static=0
+if [ $# -eq 0 ] && [ -n "${PMPOOL_SPARSE:-}" ]; then static=1; fi
+
+run_static() {
+	if "$top/scripts/check.sh" "$top/build/linux" "$obj" "$PMPOOL_SPARSE" > "$logs/check.log" 2>&1; then
+		echo "PASS static:check (checkpatch, kernel-doc, sparse)" | tee "$parts/~static"
+	else
+		echo "FAIL static:check (see build/logs/check.log)" | tee "$parts/~static"
+		tail -20 "$logs/check.log"
+	fi
+}
+
+start=$(date +%s)
+free=$jobs
+declare -A running=()	# pid -> scenario name
+declare -A slots=()	# pid -> slots it holds
+finish() {	# pid: release its slots and show what it printed
+	local pid=$1 n=${running[$1]}
+	free=$((free + slots[$1]))
+	unset "running[$pid]" "slots[$pid]"
+	cat "$logs/$n.out"
+}
+qi=0
+while [ $qi -lt ${#queue[@]} ] || [ ${#running[@]} -gt 0 ] || [ $static = 1 ]; do
+	# Start the first queued scenarios that fit in the free slots.
+	while [ $qi -lt ${#queue[@]} ]; do
+		s=${queue[$qi]}; n=$(basename "$s")
+		[ "${cpus[$n]}" -le "$free" ] || break
+		"$top/scripts/run-scenario.sh" "$s" "$obj" "$parts/$n" > "$logs/$n.out" 2>&1 &
+		running[$!]=$n; slots[$!]=${cpus[$n]}; free=$((free - cpus[$n]))
+		qi=$((qi + 1))
+	done
+	if [ $static = 1 ] && [ "$free" -ge 1 ] && { [ $qi -ge ${#queue[@]} ] || [ "$jobs" -gt 1 ]; }; then
+		run_static > "$logs/~static.out" 2>&1 &
+		running[$!]=~static; slots[$!]=1; free=$((free - 1)); static=0
+		continue
+	fi
+	[ ${#running[@]} -gt 0 ] || break
+	wait -n -p done_pid "${!running[@]}"
+	finish "$done_pid"
+done
+wall=$(( $(date +%s) - start ))
+
+# Results in name order (KUnit rows stay after the scenario that ran them).
+for s in "${scen[@]}"; do
+	n=$(basename "$s")
+	if [ -s "$parts/$n" ]; then
+		cat "$parts/$n"
+	else
+		echo "FAIL scenario:$n 0s runner lost its result"
+	fi
+done > "$results"
+[ -f "$parts/~static" ] && cat "$parts/~static" >> "$results"
+
+# Remember each scenario's time for the next run's order.
+tmp=$(mktemp)
+{ grep -h '^\(PASS\|FAIL\) scenario:' "$results" | sed -E 's/^[A-Z]+ scenario:([^ ]+) ([0-9]+)s.*/\1 \2/'
+  cat "$timesdb"; } | awk '!seen[$1]++' > "$tmp" && mv "$tmp" "$timesdb"
+
 echo
-echo "=================== summary ($(( $(date +%s) - start ))s, $accel) ==================="
-awk '{ printf "%-5s %s\n", $1, $2 }' "$results"
+echo "=================== summary (${wall}s, $accel) ==================="
+awk '{ t = ($2 ~ /^scenario:/ && $3 ~ /^[0-9]+s$/) ? $3 : ""; printf "%-5s %-60s %s\n", $1, $2, t }' "$results"
+echo
+echo "time per scenario, longest first ($jobs guest(s) at a time):"
+grep -h '^[A-Z]* scenario:' "$results" | sed -E 's/^[A-Z]+ scenario:([^ ]+) ([0-9]+)s.*/\2 \1/' |
+	sort -k1,1nr | awk '{ sum += $1; n++; printf "  %5ss  %s\n", $1, $2 }
+		END { if (n) printf "  %5ss  in all, %d scenarios, %.0fs on average; %ds of wall clock\n", sum, n, sum / n, '"$wall"' }'
 pass=$(grep -c '^PASS ' "$results")
 fail=$(grep -c '^FAIL ' "$results")
 skip=$(grep -c '^SKIP ' "$results")
