@@ -76,11 +76,15 @@ for a in $(/bin/busybox --list-full | grep -vx bin/busybox); do
 done
 cp "$top/tests/guest/init" "$stage/init"; chmod +x "$stage/init"
 cp "$top/tests/guest/lib.sh" "$stage/scenario/lib.sh"
-helper=$top/build/guest/kexec-next	# run-tests.sh builds it before guests start
-if [ ! -x "$helper" ] || [ "$top/tests/guest/kexec-next.c" -nt "$helper" ]; then
-	mkdir -p "$(dirname "$helper")"
-	gcc -static -O2 -Wall -o "$helper" "$top/tests/guest/kexec-next.c"
-fi
+# Built once, whichever of several parallel runs comes first.
+helper=$top/build/guest/kexec-next
+mkdir -p "$(dirname "$helper")"
+(
+	flock 9
+	if [ ! -x "$helper" ] || [ "$top/tests/guest/kexec-next.c" -nt "$helper" ]; then
+		gcc -static -O2 -Wall -o "$helper" "$top/tests/guest/kexec-next.c"
+	fi
+) 9> "$helper.lock"
 cp "$helper" "$stage/bin/kexec-next"
 cp "$obj/arch/x86/boot/bzImage" "$stage/kernel"
 if [ "$STOCK_KERNEL" = 1 ]; then

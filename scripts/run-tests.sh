@@ -44,13 +44,6 @@ accel=$("$top/scripts/probe-accel.sh" "$obj/arch/x86/boot/bzImage")
 export PMTEST_ACCEL=$accel
 echo "accelerator: $accel$([ "$accel" = tcg ] && echo ' (KVM absent or its probe boot failed)'), $jobs guest(s) at a time"
 
-# What the guests share is built or fetched once, before any starts.
-helper=$top/build/guest/kexec-next
-if [ ! -x "$helper" ] || [ "$top/tests/guest/kexec-next.c" -nt "$helper" ]; then
-	mkdir -p "$(dirname "$helper")"
-	gcc -static -O2 -Wall -o "$helper" "$top/tests/guest/kexec-next.c" || exit 1
-fi
-
 # Per scenario: the slots it takes (all of them when ALONE=1), whether it
 # needs the stock kernel, and its expected duration.
 timesdb=$HOME/.cache/pmpool/scenario-times/$kind-$accel
@@ -67,6 +60,8 @@ for s in "${scen[@]}"; do
 	e=$(awk -v n="$n" '$1 == n { t = $2 } END { print t }' "$timesdb")
 	est[$n]=${e:-$to}
 done
+# Fetched once, before any guest starts (run-scenario.sh builds kexec-next
+# under a lock, so that parallel runs build it once).
 if [ "$need_stock" = 1 ]; then
 	"$top/scripts/fetch-stock-kernel.sh" "$top/build/stock" >/dev/null || exit 1
 fi
