@@ -554,6 +554,20 @@ static void pmpool_test_cpu_slab(struct kunit *test)
 
 /* ---- handover validation ---------------------------------------------- */
 
+/*
+ * Stand-in for kho_preserved_order() on our own outgoing directory: every
+ * folio pmpool holds is preserved for the next kernel, as a block of the
+ * folio's order.
+ */
+static int pmpool_test_folio_order(phys_addr_t phys)
+{
+	struct page *page = pfn_to_online_page(PHYS_PFN(phys));
+
+	if (!page || !PAGE_ALIGNED(phys) || compound_head(page) != page)
+		return -ENOENT;
+	return folio_order(page_folio(page));
+}
+
 /* Our own outgoing directory, read back as if it came from the previous kernel. */
 static void pmpool_test_self_handover(struct kunit *test)
 {
@@ -575,7 +589,8 @@ static void pmpool_test_self_handover(struct kunit *test)
 	mutex_lock(&pmpool_mutex);
 	err = pmpool_fdt_out_get(&phys, &size);
 	if (!err)
-		err = pmpool_parse_handover(phys_to_virt(phys), size, &incoming);
+		err = pmpool_parse_handover(phys_to_virt(phys), size, &incoming,
+					    pmpool_test_folio_order);
 	mutex_unlock(&pmpool_mutex);
 	KUNIT_ASSERT_EQ(test, 0, err);
 	list_for_each_entry(in, &incoming, list)
@@ -601,13 +616,54 @@ struct pmpool_craft {
 	void *chunk[2];
 	struct folio *slab[2][2];
 	void *fdt;
+	void *fdt_buf;
 	size_t fdt_size;
 };
+
+/*
+ * What the crafted previous kernel preserved: each block it built, with its
+ * order, as kho_preserved_order() would report it.  A case takes a block
+ * out, or changes its order, to lie about it.
+ */
+#define PMPOOL_TEST_MAX_BLOCKS	16
+static struct {
+	phys_addr_t phys;
+	int order;
+} pmpool_test_blocks[PMPOOL_TEST_MAX_BLOCKS];
+static unsigned int pmpool_test_nr_blocks;
+
+static void pmpool_test_block_add(phys_addr_t phys, int order)
+{
+	/* 2 pools of a descriptor, a chunk and 2 slabs: 12 at most. */
+	if (pmpool_test_nr_blocks < PMPOOL_TEST_MAX_BLOCKS)
+		pmpool_test_blocks[pmpool_test_nr_blocks++] =
+			(typeof(pmpool_test_blocks[0])){ phys, order };
+}
+
+static void pmpool_test_block_set(phys_addr_t phys, int order)
+{
+	unsigned int i;
+
+	for (i = 0; i < pmpool_test_nr_blocks; i++)
+		if (pmpool_test_blocks[i].phys == phys)
+			pmpool_test_blocks[i].order = order;
+}
+
+static int pmpool_test_block_order(phys_addr_t phys)
+{
+	unsigned int i;
+
+	for (i = 0; i < pmpool_test_nr_blocks; i++)
+		if (pmpool_test_blocks[i].phys == phys)
+			return pmpool_test_blocks[i].order;
+	return -ENOENT;
+}
 
 struct pmpool_corruption {
 	const char *name;
 	/* For the victim pool node, before it is written. */
 	const char *node_name;
+	u16 tag;
 	bool bad_name_nul;
 	u32 obj_size_delta;
 	u32 flags;
@@ -689,6 +745,34 @@ static void dmg_cross(struct pmpool_craft *c)
 	craft_rec(c, 1, 0)->phys = craft_rec(c, 0, 1)->phys;
 }
 
+static void dmg_desc_unpreserved(struct pmpool_craft *c)
+{
+	pmpool_test_block_set(virt_to_phys(c->desc[1]), -ENOENT);
+}
+
+static void dmg_chunk_unpreserved(struct pmpool_craft *c)
+{
+	pmpool_test_block_set(virt_to_phys(c->chunk[1]), -ENOENT);
+}
+
+static void dmg_slab_unpreserved(struct pmpool_craft *c)
+{
+	pmpool_test_block_set(pmpool_folio_phys(c->slab[1][1]), -ENOENT);
+}
+
+static void dmg_slab_wrong_order(struct pmpool_craft *c)
+{
+	/* The head of a smaller preserved block: KHO would warn on the restore. */
+	pmpool_test_block_set(pmpool_folio_phys(c->slab[1][1]),
+			      c->geo.slab_order - 1);
+}
+
+/* The directory written over a slab of the victim: freed once parsed. */
+static void dmg_dir_over_slab(struct pmpool_craft *c)
+{
+	c->fdt = folio_address(c->slab[1][1]);
+}
+
 static void dmg_truncate(struct pmpool_craft *c)
 {
 	c->fdt_size = fdt_totalsize(c->fdt) - 8;
@@ -730,7 +814,20 @@ static const struct pmpool_corruption pmpool_corruptions[] = {
 	{ .name = "unknown flag", .flags = 0x80, .error = "unknown pool flags" },
 	{ .name = "flags do not fit the size", .flags = PMPOOL_ABI_F_FOLIO_PER_OBJ,
 	  .error = "flags not valid" },
-	{ .name = "duplicate name", .node_name = "kt-good", .error = "duplicate" },
+	{ .name = "duplicate name", .node_name = "kt-good",
+	  .error = "name listed twice", .both = true },
+	{ .name = "duplicate tag", .tag = 0x1001, .error = "tag listed twice",
+	  .both = true },
+	{ .name = "descriptor not preserved", .damage = dmg_desc_unpreserved,
+	  .error = "descriptor is not a preserved page" },
+	{ .name = "chunk not preserved", .damage = dmg_chunk_unpreserved,
+	  .error = "chunk is not a preserved block" },
+	{ .name = "slab not preserved", .damage = dmg_slab_unpreserved,
+	  .error = "slab is not a preserved block" },
+	{ .name = "slab preserved with a smaller order", .damage = dmg_slab_wrong_order,
+	  .error = "slab is not a preserved block" },
+	{ .name = "directory over a slab", .damage = dmg_dir_over_slab,
+	  .error = "inside the directory" },
 	{ .name = "slab shared with another pool", .damage = dmg_cross,
 	  .error = "overlaps another pool", .both = true },
 };
@@ -756,7 +853,8 @@ static void pmpool_craft_free(void *arg)
 		if (c->desc[p])
 			folio_put(virt_to_folio(c->desc[p]));
 	}
-	kvfree(c->fdt);
+	kvfree(c->fdt_buf);
+	pmpool_test_nr_blocks = 0;
 }
 
 static void pmpool_craft_pool(struct kunit *test, struct pmpool_craft *c, int p,
@@ -769,12 +867,16 @@ static void pmpool_craft_pool(struct kunit *test, struct pmpool_craft *c, int p,
 	folio = folio_alloc(GFP_KERNEL | __GFP_ZERO, 0);
 	KUNIT_ASSERT_NOT_NULL(test, folio);
 	c->desc[p] = folio_address(folio);
+	pmpool_test_block_add(folio_pfn(folio) << PAGE_SHIFT, 0);
 	folio = folio_alloc(GFP_KERNEL | __GFP_ZERO, PMPOOL_ABI_CHUNK_ORDER);
 	KUNIT_ASSERT_NOT_NULL(test, folio);
 	c->chunk[p] = folio_address(folio);
+	pmpool_test_block_add(folio_pfn(folio) << PAGE_SHIFT, PMPOOL_ABI_CHUNK_ORDER);
 	for (s = 0; s < 2; s++) {
 		c->slab[p][s] = folio_alloc(GFP_KERNEL, c->geo.slab_order);
 		KUNIT_ASSERT_NOT_NULL(test, c->slab[p][s]);
+		pmpool_test_block_add(pmpool_folio_phys(c->slab[p][s]),
+				      c->geo.slab_order);
 		rec = craft_rec(c, p, s);
 		rec->phys = pmpool_folio_phys(c->slab[p][s]);
 		rec->bitmap[0] = 0x1f;	/* objects 0-4 live */
@@ -826,8 +928,9 @@ static void pmpool_test_corrupt_handover(struct kunit *test)
 	/* 24-byte objects: 2730 per slab, so the bitmap has spare bits. */
 	KUNIT_ASSERT_EQ(test, 0, pmpool_geometry_init(&c->geo, 24, 0));
 	c->fdt_size = SZ_4K;
-	c->fdt = kvzalloc(c->fdt_size, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, c->fdt);
+	c->fdt_buf = kvzalloc(c->fdt_size, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, c->fdt_buf);
+	c->fdt = c->fdt_buf;
 	pmpool_craft_pool(test, c, 0, 0x1001);
 	pmpool_craft_pool(test, c, 1, 0x1002);
 	if (cor->damage)
@@ -843,7 +946,7 @@ static void pmpool_test_corrupt_handover(struct kunit *test)
 				 virt_to_phys(c->desc[0]));
 	err |= pmpool_craft_node(c->fdt, vname,
 				 strlen(vname) + (cor->bad_name_nul ? 0 : 1),
-				 0x1002, c->geo.obj_size + cor->obj_size_delta,
+				 cor->tag ?: 0x1002, c->geo.obj_size + cor->obj_size_delta,
 				 c->geo.slab_order, cor->flags,
 				 virt_to_phys(c->desc[1]));
 	err |= fdt_end_node(c->fdt);
@@ -853,7 +956,8 @@ static void pmpool_test_corrupt_handover(struct kunit *test)
 		cor->damage_blob(c);
 
 	mutex_lock(&pmpool_mutex);
-	err = pmpool_parse_handover(c->fdt, c->fdt_size, &incoming);
+	err = pmpool_parse_handover(c->fdt, c->fdt_size, &incoming,
+				    pmpool_test_block_order);
 	mutex_unlock(&pmpool_mutex);
 	KUNIT_EXPECT_EQ(test, err, cor->parse_err);
 	if (cor->parse_err) {
@@ -861,12 +965,12 @@ static void pmpool_test_corrupt_handover(struct kunit *test)
 		KUNIT_EXPECT_TRUE(test, list_empty(&incoming));
 		return;
 	}
+	/* In the order of the nodes: the tag may be the damage. */
 	list_for_each_entry(in, &incoming, list) {
-		n++;
-		if (in->tag == 0x1001)
-			good = in;
-		else
+		if (n++)
 			victim = in;
+		else
+			good = in;
 	}
 	KUNIT_EXPECT_EQ(test, n, 2);
 	KUNIT_ASSERT_NOT_NULL(test, good);

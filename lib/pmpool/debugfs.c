@@ -51,8 +51,7 @@ static int pmpool_pools_show(struct seq_file *m, void *v)
 			   in->geo.obj_size, in->geo.slab_order, in->nr_slabs,
 			   in->nr_inuse,
 			   in->nr_slabs << (PAGE_SHIFT + in->geo.slab_order),
-			   pmpool_incoming_meta_bytes(((struct pmpool_desc_ser *)
-					      phys_to_virt(in->desc_phys))->nr_chunks));
+			   pmpool_incoming_meta_bytes(in->nr_chunks));
 	}
 	mutex_unlock(&pmpool_mutex);
 	return 0;

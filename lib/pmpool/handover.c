@@ -284,6 +284,20 @@ static bool pmpool_phys_ok(phys_addr_t start, u64 size, unsigned int order)
 	return true;
 }
 
+/*
+ * A block of 2^@order pages the previous kernel named at @phys: 0 if it is
+ * in RAM and KHO holds a preserved block of exactly that order there (so
+ * that kho_restore_folio() will give it back without a warning), -EFAULT if
+ * it is not RAM or misaligned, -ENOENT if it was not preserved as such.
+ */
+static int pmpool_block_check(phys_addr_t phys, unsigned int order,
+			      pmpool_block_order_fn block_order)
+{
+	if (!pmpool_phys_ok(phys, PAGE_SIZE << order, order))
+		return -EFAULT;
+	return block_order(phys) == order ? 0 : -ENOENT;
+}
+
 static int pmpool_fdt_u32(const void *fdt, int node, const char *name, u32 *val)
 {
 	const fdt32_t *p;
@@ -370,67 +384,92 @@ static int pmpool_range_cmp(const void *a, const void *b)
 
 /**
  * pmpool_validate_pool() - check one incoming pool before restoring it
- * @in: the pool, as parsed from its directory node.
+ * @in:          the pool, as parsed from its directory node.
+ * @block_order: tells which blocks were preserved, and their orders.
  *
- * Reads the descriptor, the chunks and the slab records through the
- * direct map, after checking that each lies in System RAM.  Sets
- * @in->error and returns -EINVAL at the first problem; on success fills
- * @in->nr_slabs and @in->nr_inuse.  Overlaps, within the pool and with
- * other pools, are checked afterwards for all pools at once.
+ * Proves every block the pool names (descriptor, chunks, slabs) to be a
+ * block of preserved System RAM of the right order before reading through
+ * it, and checks the descriptor and every slab record.  What later steps
+ * use of the descriptor (chunk count, chunk addresses, root) is copied
+ * into @in here, once, and never read again from the previous kernel's
+ * memory.  Sets @in->error and returns -EINVAL at the first problem; on
+ * success fills @in->nr_slabs and @in->nr_inuse.  Overlaps, within the pool
+ * and with other pools, are checked afterwards for all pools at once.
  *
  * Return: 0 if the pool passed these checks, -EINVAL otherwise.
  */
-int pmpool_validate_pool(struct pmpool_incoming *in)
+int pmpool_validate_pool(struct pmpool_incoming *in,
+			 pmpool_block_order_fn block_order)
 {
 	const struct pmpool_geometry *geo = &in->geo;
+	const unsigned int nbits = BITS_TO_U64(geo->objs_per_slab) * 64;
 	unsigned long nr_slabs = 0, nr_inuse = 0;
 	const struct pmpool_desc_ser *desc;
+	unsigned int c, r, nr_chunks;
 	bool root_live = false;
-	unsigned int c, r;
+	int err;
 
 	if (in->error)
 		return -EINVAL;
-	if (!pmpool_phys_ok(in->desc_phys, PMPOOL_ABI_DESC_SIZE, 0)) {
-		in->error = "descriptor address not in RAM or misaligned";
+	err = pmpool_block_check(in->desc_phys, 0, block_order);
+	if (err) {
+		in->error = err == -EFAULT ?
+			"descriptor address not in RAM or misaligned" :
+			"descriptor is not a preserved page";
 		return -EINVAL;
 	}
 	desc = phys_to_virt(in->desc_phys);
-	if (desc->magic != PMPOOL_ABI_DESC_MAGIC) {
+	/* Each field read once; the chunk table once, below. */
+	if (READ_ONCE(desc->magic) != PMPOOL_ABI_DESC_MAGIC) {
 		in->error = "bad descriptor magic";
 		return -EINVAL;
 	}
-	if (desc->obj_size != geo->obj_size || desc->slab_order != geo->slab_order ||
-	    desc->objs_per_slab != geo->objs_per_slab ||
-	    desc->rec_size != geo->rec_size ||
-	    desc->recs_per_chunk != geo->recs_per_chunk || desc->reserved) {
+	if (READ_ONCE(desc->obj_size) != geo->obj_size ||
+	    READ_ONCE(desc->slab_order) != geo->slab_order ||
+	    READ_ONCE(desc->objs_per_slab) != geo->objs_per_slab ||
+	    READ_ONCE(desc->rec_size) != geo->rec_size ||
+	    READ_ONCE(desc->recs_per_chunk) != geo->recs_per_chunk ||
+	    READ_ONCE(desc->reserved)) {
 		in->error = "descriptor geometry does not match the directory";
 		return -EINVAL;
 	}
-	if (desc->nr_chunks > PMPOOL_ABI_MAX_CHUNKS) {
+	nr_chunks = READ_ONCE(desc->nr_chunks);
+	if (nr_chunks > PMPOOL_ABI_MAX_CHUNKS) {
 		in->error = "chunk count above capacity";
 		return -EINVAL;
 	}
+	in->nr_chunks = nr_chunks;
+	in->root = READ_ONCE(desc->root);
+	kfree(in->chunks);
+	in->chunks = kmemdup_array(desc->chunks, nr_chunks, sizeof(*in->chunks),
+				   GFP_KERNEL);
+	if (!in->chunks && nr_chunks) {
+		in->error = "no memory to validate it";
+		return -EINVAL;
+	}
 
-	for (c = 0; c < desc->nr_chunks; c++) {
-		phys_addr_t cphys = desc->chunks[c];
+	for (c = 0; c < in->nr_chunks; c++) {
 		void *chunk;
 
-		if (!pmpool_phys_ok(cphys, PMPOOL_CHUNK_SIZE, PMPOOL_ABI_CHUNK_ORDER)) {
-			in->error = "chunk address not in RAM or misaligned";
+		err = pmpool_block_check(in->chunks[c], PMPOOL_ABI_CHUNK_ORDER,
+					 block_order);
+		if (err) {
+			in->error = err == -EFAULT ?
+				"chunk address not in RAM or misaligned" :
+				"chunk is not a preserved block of the chunk order";
 			return -EINVAL;
 		}
-		chunk = phys_to_virt(cphys);
+		chunk = phys_to_virt(in->chunks[c]);
 		for (r = 0; r < geo->recs_per_chunk; r++) {
 			struct pmpool_slab_ser *rec = pmpool_rec(geo, chunk, r);
 			unsigned long *bm = (unsigned long *)rec->bitmap;
-			unsigned int nbits = BITS_TO_U64(geo->objs_per_slab) * 64;
-			u64 size = PAGE_SIZE << geo->slab_order;
+			phys_addr_t phys = READ_ONCE(rec->phys);
 
 			if (find_next_bit(bm, nbits, geo->objs_per_slab) < nbits) {
 				in->error = "bitmap has bits beyond the last object";
 				return -EINVAL;
 			}
-			if (!rec->phys) {
+			if (!phys) {
 				if (!bitmap_empty(bm, geo->objs_per_slab)) {
 					in->error = "unused slab record has objects";
 					return -EINVAL;
@@ -441,8 +480,11 @@ int pmpool_validate_pool(struct pmpool_incoming *in)
 				in->error = "slab number above capacity";
 				return -EINVAL;
 			}
-			if (!pmpool_phys_ok(rec->phys, size, geo->slab_order)) {
-				in->error = "slab address not in RAM or misaligned";
+			err = pmpool_block_check(phys, geo->slab_order, block_order);
+			if (err) {
+				in->error = err == -EFAULT ?
+					"slab address not in RAM or misaligned" :
+					"slab is not a preserved block of the slab order";
 				return -EINVAL;
 			}
 			nr_slabs++;
@@ -450,16 +492,16 @@ int pmpool_validate_pool(struct pmpool_incoming *in)
 		}
 	}
 
-	if (desc->root) {
-		u64 h = desc->root;
+	if (in->root) {
+		u64 h = in->root;
 		unsigned int s = pmpool_handle_slab(h), i = pmpool_handle_obj(h);
 		unsigned int cidx = s / geo->recs_per_chunk;
 
 		if (pmpool_handle_tag(h) == in->tag && i < geo->objs_per_slab &&
-		    cidx < desc->nr_chunks) {
+		    cidx < in->nr_chunks) {
 			struct pmpool_slab_ser *rec;
 
-			rec = pmpool_rec(geo, phys_to_virt(desc->chunks[cidx]),
+			rec = pmpool_rec(geo, phys_to_virt(in->chunks[cidx]),
 					 s % geo->recs_per_chunk);
 			root_live = rec->phys &&
 				    test_bit(i, (unsigned long *)rec->bitmap);
@@ -479,7 +521,6 @@ static unsigned long pmpool_incoming_ranges(struct pmpool_incoming *in,
 					    struct pmpool_range *r)
 {
 	const struct pmpool_geometry *geo = &in->geo;
-	const struct pmpool_desc_ser *desc = phys_to_virt(in->desc_phys);
 	unsigned long n = 0;
 	unsigned int c, i;
 
@@ -487,12 +528,12 @@ static unsigned long pmpool_incoming_ranges(struct pmpool_incoming *in,
 		r[n] = (struct pmpool_range){ in->desc_phys,
 			in->desc_phys + PMPOOL_ABI_DESC_SIZE };
 	n++;
-	for (c = 0; c < desc->nr_chunks; c++) {
-		void *chunk = phys_to_virt(desc->chunks[c]);
+	for (c = 0; c < in->nr_chunks; c++) {
+		void *chunk = phys_to_virt(in->chunks[c]);
 
 		if (r)
-			r[n] = (struct pmpool_range){ desc->chunks[c],
-				desc->chunks[c] + PMPOOL_CHUNK_SIZE };
+			r[n] = (struct pmpool_range){ in->chunks[c],
+				in->chunks[c] + PMPOOL_CHUNK_SIZE };
 		n++;
 		for (i = 0; i < geo->recs_per_chunk; i++) {
 			struct pmpool_slab_ser *rec = pmpool_rec(geo, chunk, i);
@@ -512,41 +553,94 @@ static unsigned long pmpool_incoming_ranges(struct pmpool_incoming *in,
 
 /*
  * Memory described twice would have the same folio restored twice: refuse
- * the pool that overlaps itself, or both pools that share memory.
+ * the pool that overlaps itself, or both pools that share memory.  The
+ * directory is in the set too (its owner is NULL): it is freed once parsed,
+ * so a pool that placed metadata inside it would be reading reused memory.
  */
-static int pmpool_check_overlaps(struct list_head *incoming)
+static int pmpool_check_overlaps(struct list_head *incoming, phys_addr_t dir,
+				 size_t dir_size)
 {
 	struct pmpool_incoming *in;
-	struct pmpool_range *r;
-	unsigned long n = 0, i;
+	struct pmpool_range *r, *a, *b;
+	unsigned long n = 1, i;
 
 	list_for_each_entry(in, incoming, list)
 		if (!in->error)
 			n += pmpool_incoming_ranges(in, NULL);
-	if (!n)
-		return 0;
 	r = kvmalloc_array(n, sizeof(*r), GFP_KERNEL);
 	if (!r)
 		return -ENOMEM;
-	n = 0;
+	r[0] = (struct pmpool_range){ dir, dir + dir_size, NULL };
+	n = dir_size ? 1 : 0;
 	list_for_each_entry(in, incoming, list)
 		if (!in->error)
 			n += pmpool_incoming_ranges(in, r + n);
 	sort(r, n, sizeof(*r), pmpool_range_cmp, NULL);
 	for (i = 1; i < n; i++) {
-		if (r[i].start >= r[i - 1].end)
+		a = &r[i - 1];
+		b = &r[i];
+		if (b->start >= a->end)
 			continue;
-		if (r[i].owner == r[i - 1].owner) {
-			r[i].owner->error = "slabs or metadata overlap";
-		} else {
-			r[i].owner->error = "memory overlaps another pool";
-			r[i - 1].owner->error = "memory overlaps another pool";
-		}
+		if (!a->owner || !b->owner)
+			(a->owner ?: b->owner)->error = "metadata or slabs inside the directory";
+		else if (a->owner == b->owner)
+			b->owner->error = "slabs or metadata overlap";
+		else
+			a->owner->error = b->owner->error = "memory overlaps another pool";
 	}
 	kvfree(r);
+	return 0;
+}
+
+static int pmpool_incoming_cmp_name(const void *a, const void *b)
+{
+	const struct pmpool_incoming *x = *(void * const *)a, *y = *(void * const *)b;
+
+	return strcmp(x->name, y->name);
+}
+
+static int pmpool_incoming_cmp_tag(const void *a, const void *b)
+{
+	const struct pmpool_incoming *x = *(void * const *)a, *y = *(void * const *)b;
+
+	return x->tag - y->tag;
+}
+
+/*
+ * Two nodes with one name (or one tag) cannot both be the pool a driver
+ * restores under that name (or whose handles carry that tag), and which one
+ * is genuine cannot be told: refuse every one of them.  Sorted, not
+ * compared pairwise: a 1 MiB directory holds thousands of nodes.
+ */
+static int pmpool_check_duplicates(struct list_head *incoming)
+{
+	struct pmpool_incoming *in, **v;
+	unsigned long n = 0, i, j;
+
 	list_for_each_entry(in, incoming, list)
-		if (in->error && strstr(in->error, "overlap"))
-			pr_err("refusing pool '%s': %s\n", in->name, in->error);
+		n++;
+	v = kvmalloc_array(n, sizeof(*v), GFP_KERNEL);
+	if (!v)
+		return -ENOMEM;
+	n = 0;
+	list_for_each_entry(in, incoming, list)
+		v[n++] = in;
+	sort(v, n, sizeof(*v), pmpool_incoming_cmp_name, NULL);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && !strcmp(v[i]->name, v[j]->name); j++)
+			v[j]->error = "name listed twice in the handover";
+		if (j > i + 1)
+			v[i]->error = "name listed twice in the handover";
+	}
+	sort(v, n, sizeof(*v), pmpool_incoming_cmp_tag, NULL);
+	for (i = 0; i < n; i = j) {
+		/* Tag 0: refused before its tag was read. */
+		for (j = i + 1; j < n && v[i]->tag && v[i]->tag == v[j]->tag; j++)
+			v[j]->error = v[j]->error ?: "tag listed twice in the handover";
+		if (j > i + 1)
+			v[i]->error = v[i]->error ?: "tag listed twice in the handover";
+	}
+	kvfree(v);
 	return 0;
 }
 
@@ -556,25 +650,30 @@ void pmpool_incoming_free_all(struct list_head *incoming)
 
 	list_for_each_entry_safe(in, tmp, incoming, list) {
 		list_del(&in->list);
+		kfree(in->chunks);
 		kfree(in);
 	}
 }
 
 /**
  * pmpool_parse_handover() - parse and validate a received directory
- * @fdt:      the directory blob, readable memory.
- * @size:     its size as registered with KHO.
- * @incoming: list to which one &struct pmpool_incoming per pool node is
- *            added, valid or refused (then with @error set).
+ * @fdt:         the directory blob, readable memory.
+ * @size:        its size as registered with KHO.
+ * @incoming:    list to which one &struct pmpool_incoming per pool node is
+ *               added, valid or refused (then with @error set).
+ * @block_order: tells which blocks were preserved (kho_preserved_order()).
+ *
+ * Each refused pool is logged once, by name, with the reason.
  *
  * Return: 0 if the directory itself is sound (individual pools may still
  * be refused), or -EINVAL if the whole handover must be refused, or
  * -ENOMEM.
  */
 int pmpool_parse_handover(const void *fdt, size_t size,
-			  struct list_head *incoming)
+			  struct list_head *incoming,
+			  pmpool_block_order_fn block_order)
 {
-	struct pmpool_incoming *in, *other;
+	struct pmpool_incoming *in;
 	int node, err, len;
 
 	if (size < sizeof(struct fdt_header) || fdt_check_header(fdt) ||
@@ -595,32 +694,36 @@ int pmpool_parse_handover(const void *fdt, size_t size,
 	fdt_for_each_subnode(node, fdt, 0) {
 		in = kzalloc_obj(*in, GFP_KERNEL);
 		if (!in) {
-			pmpool_incoming_free_all(incoming);
-			return -ENOMEM;
+			err = -ENOMEM;
+			goto out_free;
 		}
 		pmpool_parse_node(fdt, node, in);
-		list_for_each_entry(other, incoming, list) {
-			if (in->error || other->error)
-				continue;
-			if (!strcmp(in->name, other->name))
-				in->error = "duplicate name";
-			else if (in->tag == other->tag)
-				in->error = "duplicate tag";
-		}
-		pmpool_validate_pool(in);
-		if (in->error)
-			pr_err("refusing pool '%s': %s\n", in->name, in->error);
 		list_add_tail(&in->list, incoming);
 	}
 	if (node < 0 && node != -FDT_ERR_NOTFOUND) {
 		pr_err("refusing handover: directory structure is corrupt (%d)\n",
 		       node);
-		pmpool_incoming_free_all(incoming);
-		return -EINVAL;
+		err = -EINVAL;
+		goto out_free;
 	}
-	err = pmpool_check_overlaps(incoming);
+	err = pmpool_check_duplicates(incoming);
 	if (err)
-		pmpool_incoming_free_all(incoming);
+		goto out_free;
+	list_for_each_entry(in, incoming, list)
+		pmpool_validate_pool(in, block_order);
+	/* A vmalloc'ed directory (KUnit's) has no physical range to check. */
+	err = pmpool_check_overlaps(incoming,
+				    is_vmalloc_addr(fdt) ? 0 : __pa(fdt),
+				    is_vmalloc_addr(fdt) ? 0 : size);
+	if (err)
+		goto out_free;
+	list_for_each_entry(in, incoming, list)
+		if (in->error)
+			pr_err("refusing pool '%s': %s\n", in->name, in->error);
+	return 0;
+
+out_free:
+	pmpool_incoming_free_all(incoming);
 	return err;
 }
 
@@ -667,7 +770,12 @@ pmpool_range_do(struct pmpool_incoming *in, struct pmpool *pool,
 		kho_unpreserve_folio(pfn_folio(PHYS_PFN(phys)));
 		return 0;
 	case PMPOOL_RANGE_TAKE:
-		folio = kho_restore_folio(phys);
+		/*
+		 * Validation proved the block preserved; ask again, without a
+		 * warning, in case another KHO user took it since.
+		 */
+		folio = kho_preserved_order(phys) == order ?
+			kho_restore_folio(phys) : NULL;
 		if (!folio) {
 			in->error = "KHO has no preserved folio at a validated address";
 			return -EIO;
@@ -709,8 +817,7 @@ static __always_inline unsigned long
 pmpool_ranges_apply(struct pmpool_incoming *in, struct pmpool *pool,
 		    enum pmpool_range_op op, unsigned long limit)
 {
-	const struct pmpool_desc_ser *desc = phys_to_virt(in->desc_phys);
-	const unsigned int nr_chunks = desc->nr_chunks;
+	const unsigned int nr_chunks = in->nr_chunks;
 	const unsigned int rpc = in->geo.recs_per_chunk;
 	const unsigned int order = in->geo.slab_order;
 	const size_t rec_size = in->geo.rec_size;
@@ -721,7 +828,7 @@ pmpool_ranges_apply(struct pmpool_incoming *in, struct pmpool *pool,
 	void *rec;
 
 	for (c = 0; c < nr_chunks; c++) {
-		rec = phys_to_virt(desc->chunks[c]);
+		rec = phys_to_virt(in->chunks[c]);
 		if (pool)
 			ch = pool->chunks[c];
 		for (r = 0; r < rpc; r++, rec += rec_size) {
@@ -737,7 +844,7 @@ pmpool_ranges_apply(struct pmpool_incoming *in, struct pmpool *pool,
 	/* Metadata last: PUT reads it until then. */
 	for (c = 0; c < nr_chunks; c++, n++)
 		if (n == limit ||
-		    pmpool_range_do(in, pool, op, desc->chunks[c],
+		    pmpool_range_do(in, pool, op, in->chunks[c],
 				    PMPOOL_ABI_CHUNK_ORDER, NULL, 0))
 			return n;
 	if (n == limit ||
@@ -749,9 +856,7 @@ pmpool_ranges_apply(struct pmpool_incoming *in, struct pmpool *pool,
 /* Blocks (descriptor, chunks, slabs) of a validated incoming pool. */
 static unsigned long pmpool_incoming_blocks(const struct pmpool_incoming *in)
 {
-	const struct pmpool_desc_ser *desc = phys_to_virt(in->desc_phys);
-
-	return 1 + desc->nr_chunks + in->nr_slabs;
+	return 1 + in->nr_chunks + in->nr_slabs;
 }
 
 /*
@@ -809,6 +914,7 @@ struct pmpool *pmpool_restore(const char *name)
 	if (!name)
 		return ERR_PTR(-EINVAL);
 	mutex_lock(&pmpool_mutex);
+	pmpool_handover_receive();
 	in = pmpool_incoming_find(name);
 	if (!in) {
 		err = -ENOENT;
@@ -826,6 +932,13 @@ struct pmpool *pmpool_restore(const char *name)
 	if (!pool)
 		goto out_unlock;
 	pool->desc = phys_to_virt(in->desc_phys);
+	/*
+	 * The descriptor is the pool's live state from here on: make it say
+	 * what validation read, whatever the page holds now.
+	 */
+	pool->desc->nr_chunks = in->nr_chunks;
+	pool->desc->root = in->root;
+	memcpy(pool->desc->chunks, in->chunks, in->nr_chunks * sizeof(*in->chunks));
 	/*
 	 * A restore that fails for want of memory can be retried: the
 	 * in-kernel state is allocated before KHO gives a page back, and
@@ -852,10 +965,11 @@ struct pmpool *pmpool_restore(const char *name)
 	}
 	pmpool_restored_finish(pool, in->nr_slabs, in->nr_inuse);
 	pool->restored = true;
-	atomic_long_add(1 + ((unsigned long)pool->desc->nr_chunks << PMPOOL_ABI_CHUNK_ORDER) +
+	atomic_long_add(1 + ((unsigned long)in->nr_chunks << PMPOOL_ABI_CHUNK_ORDER) +
 			(in->nr_slabs << in->geo.slab_order), &pmpool_nr_pages);
 
 	list_del(&in->list);
+	kfree(in->chunks);
 	kfree(in);
 	list_add_tail(&pool->list, &pmpool_pools);
 	/* Listed again by the next directory rewrite: not O(pools) here. */
@@ -897,6 +1011,7 @@ int pmpool_discard(const char *name)
 	if (!name)
 		return -EINVAL;
 	mutex_lock(&pmpool_mutex);
+	pmpool_handover_receive();
 	in = pmpool_incoming_find(name);
 	err = -ENOENT;
 	if (!in)
@@ -911,6 +1026,7 @@ int pmpool_discard(const char *name)
 		pr_info("discarded pool '%s': %lu slabs of order %u\n",
 			in->name, in->nr_slabs, in->geo.slab_order);
 		list_del(&in->list);
+		kfree(in->chunks);
 		kfree(in);
 	}
 out_unlock:
@@ -920,6 +1036,49 @@ out_unlock:
 EXPORT_SYMBOL_GPL(pmpool_discard);
 
 /**
+ * pmpool_handover_receive() - parse the previous kernel's directory, once
+ *
+ * Called before the first lookup of an incoming pool and before the first
+ * pool is created, whichever comes first (a pool created by an earlier
+ * initcall must not take a name or tag of an incoming pool), and at the
+ * latest by pmpool_init().
+ *
+ * Context: process context, pmpool_mutex held.
+ */
+void pmpool_handover_receive(void)
+{
+	static bool received;
+	phys_addr_t phys;
+	size_t size;
+	int err;
+
+	lockdep_assert_held(&pmpool_mutex);
+	if (received)
+		return;
+	received = true;
+	err = kho_retrieve_subtree(PMPOOL_ABI_FDT_NAME, &phys, &size);
+	if (err) {
+		if (err != -ENOENT && err != -EOPNOTSUPP)
+			pr_err("refusing handover: cannot retrieve directory: %d\n", err);
+		return;
+	}
+	/* It is freed below: it must be one preserved block, all of it. */
+	if (size > SZ_1M || size < sizeof(struct fdt_header) ||
+	    pmpool_block_check(phys, get_order(size), kho_preserved_order)) {
+		pr_err("refusing handover: directory at %pa+%zu is not a preserved block of RAM\n",
+		       &phys, size);
+		return;
+	}
+	if (!pmpool_parse_handover(phys_to_virt(phys), size,
+				   &pmpool_incoming_pools, kho_preserved_order)) {
+		pr_info("received %zu-byte directory from the previous kernel\n",
+			size);
+		/* Everything needed was copied out of it. */
+		kho_restore_free(phys_to_virt(phys));
+	}
+}
+
+/**
  * pmpool_handover_init() - receive the previous kernel's pools, set up ours
  *
  * Runs once at boot, after KHO has initialised and before drivers that
@@ -927,29 +1086,11 @@ EXPORT_SYMBOL_GPL(pmpool_discard);
  */
 void __init pmpool_handover_init(void)
 {
-	phys_addr_t phys;
-	size_t size;
 	int err;
 
-	err = kho_retrieve_subtree(PMPOOL_ABI_FDT_NAME, &phys, &size);
-	if (!err) {
-		if (size > SZ_1M || !pmpool_phys_ok(phys, size, 0)) {
-			pr_err("refusing handover: directory at %pa+%zu is not in RAM\n",
-			       &phys, size);
-		} else {
-			mutex_lock(&pmpool_mutex);
-			if (!pmpool_parse_handover(phys_to_virt(phys), size,
-						   &pmpool_incoming_pools)) {
-				pr_info("received %zu-byte directory from the previous kernel\n",
-					size);
-				/* Everything needed was copied out of it. */
-				kho_restore_free(phys_to_virt(phys));
-			}
-			mutex_unlock(&pmpool_mutex);
-		}
-	} else if (err != -ENOENT && err != -EOPNOTSUPP) {
-		pr_err("refusing handover: cannot retrieve directory: %d\n", err);
-	}
+	mutex_lock(&pmpool_mutex);
+	pmpool_handover_receive();
+	mutex_unlock(&pmpool_mutex);
 
 	if (!kho_is_enabled()) {
 		pr_info("KHO is disabled: new pools are volatile\n");

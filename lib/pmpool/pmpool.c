@@ -297,9 +297,12 @@ bool pmpool_tag_in_use(u16 tag)
 	list_for_each_entry(pool, &pmpool_pools, list)
 		if (pool->tag == tag)
 			return true;
-	/* A refused pool will never be restored: its tag and name are free. */
+	/*
+	 * Not even a refused pool's: handles of it may still be stored
+	 * somewhere, and must not name objects of a new pool.
+	 */
 	list_for_each_entry(in, &pmpool_incoming_pools, list)
-		if (!in->error && in->tag == tag)
+		if (in->tag == tag)
 			return true;
 	return false;
 }
@@ -313,6 +316,7 @@ bool pmpool_name_in_use(const char *name)
 	list_for_each_entry(pool, &pmpool_pools, list)
 		if (!strcmp(pool->name, name))
 			return true;
+	/* A refused pool will never be restored: its name is free. */
 	list_for_each_entry(in, &pmpool_incoming_pools, list)
 		if (!in->error && !strcmp(in->name, name))
 			return true;
@@ -460,6 +464,7 @@ struct pmpool *pmpool_create_node(const char *name, size_t obj_size,
 		return ERR_PTR(err);
 
 	mutex_lock(&pmpool_mutex);
+	pmpool_handover_receive();
 	if (pmpool_name_in_use(name)) {
 		err = -EEXIST;
 		goto out_unlock;

@@ -169,13 +169,24 @@ struct pmpool {
 	struct list_head list;
 };
 
+/*
+ * pmpool_block_order_fn - order of the preserved block at a physical
+ * address, or a negative errno if none starts there: kho_preserved_order()
+ * for a real handover, a stand-in for KUnit's crafted ones.
+ */
+typedef int (*pmpool_block_order_fn)(phys_addr_t phys);
+
 /**
  * struct pmpool_incoming - a pool described by the previous kernel
  * @name:      pool name.
- * @tag:       pool tag.
+ * @tag:       pool tag (0 if the node was refused before its tag was read).
  * @nid:       NUMA node.
  * @geo:       layout, checked against the descriptor.
  * @desc_phys: physical address of the descriptor.
+ * @nr_chunks: validated copy of the descriptor's chunk count.
+ * @root:      validated copy of the descriptor's root handle.
+ * @chunks:    validated copy of the descriptor's chunk addresses, never
+ *             read again from preserved memory.
  * @nr_slabs:  slabs found by validation.
  * @nr_inuse:  live objects found by validation.
  * @error:     why the pool was refused, NULL if it is valid.
@@ -189,6 +200,9 @@ struct pmpool_incoming {
 	int nid;
 	struct pmpool_geometry geo;
 	phys_addr_t desc_phys;
+	unsigned int nr_chunks;
+	u64 root;
+	u64 *chunks;
 	unsigned long nr_slabs;
 	unsigned long nr_inuse;
 	const char *error;
@@ -280,9 +294,12 @@ unsigned long pmpool_kho_errors(void);
 void pmpool_fault_debugfs_init(struct dentry *dir);
 void pmpool_unpreserve_folio(struct pmpool *pool, struct folio *folio);
 int pmpool_parse_handover(const void *fdt, size_t size,
-			  struct list_head *incoming);
-int pmpool_validate_pool(struct pmpool_incoming *in);
+			  struct list_head *incoming,
+			  pmpool_block_order_fn block_order);
+int pmpool_validate_pool(struct pmpool_incoming *in,
+			 pmpool_block_order_fn block_order);
 void pmpool_incoming_free_all(struct list_head *incoming);
+void pmpool_handover_receive(void);
 void pmpool_handover_init(void);
 
 /* debugfs (debugfs.c). */

@@ -8,8 +8,13 @@
  *
  * Cases damaging the whole directory: compat, truncate.
  * Cases damaging one pool: magic, slab-outside, overlap, count, root-free,
- * name-nul.  The damage is done in place, in preserved memory; the caller
- * kexecs right after (this kernel's own view of the pool is not updated).
+ * name-nul, and these that name memory KHO did not preserve as described:
+ * desc-unpreserved, chunk-unpreserved, slab-unpreserved (the block moved to
+ * a copy that is not preserved), slab-order (the slab moved to a preserved
+ * block of a larger order), dup-name (an impostor pool of the same name,
+ * listed first, with a valid preserved descriptor).  The damage is done in
+ * place, in preserved memory; the caller kexecs right after (this kernel's
+ * own view of the pool is not updated).
  *
  * /sys/kernel/debug/pmpool/slabs lists "<pool> <slab> <phys> <order>" for
  * every slab of every pool, so that a test can follow pool memory into a
@@ -27,6 +32,7 @@
 
 #include <linux/debugfs.h>
 #include <linux/init.h>
+#include <linux/kexec_handover.h>
 #include <linux/kstrtox.h>
 #include <linux/libfdt.h>
 #include <linux/moduleparam.h>
@@ -60,6 +66,111 @@ static struct pmpool_slab_ser *pmpool_test_rec(struct pmpool *pool, int nth)
 		if (!nth--)
 			return rec;
 	return NULL;
+}
+
+/* The node of @pool in the outgoing directory, or a negative FDT error. */
+static int pmpool_test_node(struct pmpool *pool, void **fdt)
+{
+	char node_name[16];
+	phys_addr_t phys;
+	size_t size;
+
+	if (pmpool_fdt_out_get(&phys, &size))
+		return -FDT_ERR_NOTFOUND;
+	*fdt = phys_to_virt(phys);
+	snprintf(node_name, sizeof(node_name), "pool@%x", pool->tag);
+	return fdt_subnode_offset(*fdt, 0, node_name);
+}
+
+/* A copy of the block at @phys, in memory that is not preserved. */
+static phys_addr_t pmpool_test_copy(phys_addr_t phys, unsigned int order)
+{
+	struct folio *folio = folio_alloc(GFP_KERNEL, order);
+
+	if (!folio)
+		return 0;
+	memcpy(folio_address(folio), phys_to_virt(phys), PAGE_SIZE << order);
+	return PFN_PHYS(folio_pfn(folio));	/* leaked on purpose: kexec next */
+}
+
+static int pmpool_test_unpreserved(const char *what, struct pmpool *pool)
+{
+	struct pmpool_slab_ser *s0 = pmpool_test_rec(pool, 0);
+	unsigned int order = pool->geo.slab_order;
+	phys_addr_t phys;
+	void *fdt, *blk;
+	int node;
+
+	if (!strcmp(what, "desc-unpreserved")) {
+		node = pmpool_test_node(pool, &fdt);
+		phys = pmpool_test_copy(virt_to_phys(pool->desc), 0);
+		if (node < 0 || !phys)
+			return -ENOENT;
+		return fdt_setprop_inplace_u64(fdt, node, PMPOOL_ABI_PROP_DESC,
+					       phys) ? -EIO : 0;
+	}
+	if (!strcmp(what, "chunk-unpreserved")) {
+		phys = pmpool_test_copy(pool->desc->chunks[0], PMPOOL_ABI_CHUNK_ORDER);
+		if (!pool->desc->nr_chunks || !phys)
+			return -ENOENT;
+		pool->desc->chunks[0] = phys;
+		return 0;
+	}
+	if (!s0)
+		return -ENOENT;
+	if (!strcmp(what, "slab-unpreserved")) {
+		phys = pmpool_test_copy(s0->phys, order);
+		if (!phys)
+			return -ENOMEM;
+		s0->phys = phys;
+		return 0;
+	}
+	/* slab-order: a preserved block, but of twice the slab's size. */
+	if (order >= MAX_PAGE_ORDER)
+		return -EINVAL;
+	blk = kho_alloc_preserve(PAGE_SIZE << (order + 1));
+	if (IS_ERR(blk))
+		return PTR_ERR(blk);
+	memcpy(blk, phys_to_virt(s0->phys), PAGE_SIZE << order);
+	s0->phys = virt_to_phys(blk);
+	return 0;
+}
+
+/*
+ * An impostor of @pool: same name and geometry, another tag, an empty but
+ * valid descriptor in a preserved page, listed before the genuine pool
+ * (libfdt adds a node as its parent's first child).
+ */
+static int pmpool_test_impostor(struct pmpool *pool)
+{
+	struct pmpool_desc_ser *desc;
+	phys_addr_t phys;
+	size_t size;
+	void *fdt;
+	int node;
+
+	if (pmpool_fdt_out_get(&phys, &size))
+		return -ENOENT;
+	fdt = phys_to_virt(phys);
+	desc = kho_alloc_preserve(PMPOOL_ABI_DESC_SIZE);
+	if (IS_ERR(desc))
+		return PTR_ERR(desc);
+	memcpy(desc, pool->desc, offsetof(struct pmpool_desc_ser, chunks));
+	desc->nr_chunks = 0;
+	desc->root = 0;
+	if (fdt_open_into(fdt, fdt, size))
+		return -EIO;
+	node = fdt_add_subnode(fdt, 0, "pool@ffff");
+	if (node < 0 ||
+	    fdt_setprop_string(fdt, node, PMPOOL_ABI_PROP_NAME, pool->name) ||
+	    fdt_setprop_u32(fdt, node, PMPOOL_ABI_PROP_TAG, PMPOOL_ABI_TAG_MAX) ||
+	    fdt_setprop_u32(fdt, node, PMPOOL_ABI_PROP_OBJ_SIZE, pool->geo.obj_size) ||
+	    fdt_setprop_u32(fdt, node, PMPOOL_ABI_PROP_SLAB_ORDER, pool->geo.slab_order) ||
+	    fdt_setprop_u32(fdt, node, PMPOOL_ABI_PROP_FLAGS, pool->geo.flags) ||
+	    fdt_setprop_u32(fdt, node, PMPOOL_ABI_PROP_NODE, (u32)NUMA_NO_NODE) ||
+	    fdt_setprop_u64(fdt, node, PMPOOL_ABI_PROP_DESC, virt_to_phys(desc)))
+		return -EIO;
+	return 0;
 }
 
 /*
@@ -98,6 +209,12 @@ static int pmpool_test_damage_pool(const char *what, struct pmpool *pool)
 			}
 		}
 		return -ENOSPC;
+	} else if (!strcmp(what, "desc-unpreserved") ||
+		   !strcmp(what, "chunk-unpreserved") ||
+		   !strcmp(what, "slab-unpreserved") || !strcmp(what, "slab-order")) {
+		return pmpool_test_unpreserved(what, pool);
+	} else if (!strcmp(what, "dup-name")) {
+		return pmpool_test_impostor(pool);
 	} else if (!strcmp(what, "name-nul")) {
 		void *fdt;
 		char node_name[16];
