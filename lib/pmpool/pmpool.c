@@ -931,14 +931,34 @@ void *pmpool_alloc(struct pmpool *pool, gfp_t gfp, u64 *handle)
 EXPORT_SYMBOL_GPL(pmpool_alloc);
 
 /*
- * A free of the root object clears the root (pool->lock held).  After the
- * object's bit was cleared (a full barrier): pairs with pmpool_set_root().
+ * A free of the root object clears the root (pool->lock held), *before* the
+ * object's bit is cleared: a kexec at any instant hands over a root that is
+ * a live object or 0, and an interrupt that reallocates the object and makes
+ * it the root cannot have its root cleared by the free that came first.
  */
 static void pmpool_root_forget(struct pmpool *pool, u64 handle)
 {
 	lockdep_assert_held(&pool->lock);
 	if (unlikely(READ_ONCE(pool->desc->root) == handle))
 		WRITE_ONCE(pool->desc->root, 0);
+}
+
+/*
+ * After a lockless free cleared bit @i: a pmpool_set_root() of the same
+ * object on another CPU (a caller's race) may have checked the bit before it
+ * was cleared.  Pairs with the barrier in pmpool_set_root(); the bit is
+ * tested again under the lock because the object may be live again, and
+ * the root with it.
+ */
+static void pmpool_root_recheck(struct pmpool *pool, u64 handle,
+				unsigned long *bitmap, unsigned int i)
+{
+	if (likely(READ_ONCE(pool->desc->root) != handle))
+		return;
+	spin_lock(&pool->lock);
+	if (READ_ONCE(pool->desc->root) == handle && !test_bit(i, bitmap))
+		WRITE_ONCE(pool->desc->root, 0);
+	spin_unlock(&pool->lock);
 }
 
 static int pmpool_free_bad(struct pmpool *pool, u64 handle)
@@ -987,15 +1007,16 @@ int pmpool_free(struct pmpool *pool, u64 handle)
 			goto bad;
 		kasan_poison_range(pmpool_slab_obj(pool, slab, i),
 				   pool->geo.obj_size);
+		if (unlikely(READ_ONCE(pool->desc->root) == handle)) {
+			spin_lock(&pool->lock);
+			pmpool_root_forget(pool, handle);
+			spin_unlock(&pool->lock);
+		}
 		/* Two frees of one object race here: one of them wins. */
 		if (!test_and_clear_bit(i, bitmap))
 			goto bad;
+		pmpool_root_recheck(pool, handle, bitmap, i);
 		local_unlock_irqrestore(&pool->cpu_slab->lock, flags);
-		if (unlikely(READ_ONCE(pool->desc->root) == handle)) {
-			spin_lock_irqsave(&pool->lock, flags);
-			pmpool_root_forget(pool, handle);
-			spin_unlock_irqrestore(&pool->lock, flags);
-		}
 		return 0;
 	}
 
@@ -1011,15 +1032,15 @@ int pmpool_free(struct pmpool *pool, u64 handle)
 	kasan_poison_range(pmpool_slab_obj(pool, slab, i), pool->geo.obj_size);
 	if (slab->owned) {
 		/* Another CPU's: it counts the slab again when it gives it back. */
+		pmpool_root_forget(pool, handle);
 		if (!test_and_clear_bit(i, bitmap))
 			goto bad_unlock;
-		pmpool_root_forget(pool, handle);
 		spin_unlock(&pool->lock);
 		local_unlock_irqrestore(&pool->cpu_slab->lock, flags);
 		return 0;
 	}
-	clear_bit(i, bitmap);
 	pmpool_root_forget(pool, handle);
+	clear_bit(i, bitmap);
 	if (slab->inuse-- == per)
 		list_add(&slab->list, &pool->partial);
 	pool->nr_free++;
@@ -1181,7 +1202,10 @@ int pmpool_set_root(struct pmpool *pool, u64 handle)
 		/*
 		 * A free that cleared the bit meanwhile (its owner CPU frees
 		 * without the lock) may have read the old root: pairs with
-		 * the barrier of the bit's clearing in pmpool_free().
+		 * the barrier of the bit's clearing in pmpool_free().  Making
+		 * the root an object that another CPU is freeing is the
+		 * caller's race; one of the two checks then clears the root,
+		 * but a kexec between them may hand over a dead root.
 		 */
 		smp_mb();
 		if (handle && !test_bit(pmpool_handle_obj(handle),
