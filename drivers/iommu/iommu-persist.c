@@ -49,12 +49,14 @@
 #include <linux/debugfs.h>
 #include <linux/iommu.h>
 #include <linux/iommu-persist.h>
+#include <linux/kexec.h>
 #include <linux/kexec_handover.h>
 #include <linux/kho/abi/iommu_persist.h>
 #include <linux/libfdt.h>
 #include <linux/mm.h>
 #include <linux/pci.h>
 #include <linux/pmpool.h>
+#include <linux/reboot.h>
 #include <linux/slab.h>
 
 #include "iommu-pages.h"
@@ -86,10 +88,16 @@ struct iommu_persist_domain {
 	struct iommu_persist_dev_state st;
 };
 
-/* A device handed over by the previous kernel, not yet restored. */
+/*
+ * A device handed over by the previous kernel, not yet restored.  Its
+ * page-table pool is pinned (pmpool_pin()) from the moment the handover is
+ * parsed until the device is restored or known to be blocked: until then
+ * the IOMMU may be walking those tables for it.
+ */
 struct iommu_persist_incoming {
 	struct list_head list;
 	char name[IOMMU_PERSIST_NAME_MAX + 1];
+	bool pinned;
 	struct iommu_persist_dev_state st;
 };
 
@@ -103,8 +111,41 @@ static DEFINE_MUTEX(iommu_persist_mutex);
 static DEFINE_MUTEX(iommu_persist_in_mutex);
 static LIST_HEAD(iommu_persist_domains);
 static LIST_HEAD(iommu_persist_incoming_devs);
+/*
+ * Domains whose restore failed after their pool was restored: the device
+ * was blocked, and the tables are kept until the driver sets the device up
+ * afresh under the same name (iommu_persist_domain_alloc()).
+ */
+static LIST_HEAD(iommu_persist_blocked);
 static const struct iommu_persist_driver *iommu_persist_drv;
 static void *iommu_persist_fdt_out;
+/* Set by the reboot notifier: the handed-over tree is never rewritten again. */
+static bool iommu_persist_frozen;
+
+#ifdef CONFIG_IOMMU_PERSIST_TEST_HOOKS
+/*
+ * Test-only: "iommu_persist.test_fail_restore=<step>" makes every restore
+ * fail at that step (pool, root, reserve, domain), to show what the device
+ * and its tables go through on each failure path.
+ */
+static char iommu_persist_test_fail[16];
+module_param_string(test_fail_restore, iommu_persist_test_fail,
+		    sizeof(iommu_persist_test_fail), 0644);
+MODULE_PARM_DESC(test_fail_restore, "fail restores at this step (tests only)");
+
+static bool iommu_persist_fail(const char *step)
+{
+	if (strcmp(iommu_persist_test_fail, step))
+		return false;
+	pr_warn("test hook: restore fails at step '%s'\n", step);
+	return true;
+}
+#else
+static bool iommu_persist_fail(const char *step)
+{
+	return false;
+}
+#endif
 static void *iommu_persist_fdt_scratch;
 /* The previous kernel handed state over (valid or not). */
 static bool iommu_persist_received;
@@ -148,6 +189,8 @@ static int iommu_persist_update(void)
 	lockdep_assert_held(&iommu_persist_mutex);
 	if (!iommu_persist_fdt_out)
 		return 0;
+	if (iommu_persist_frozen)
+		return -EBUSY;
 	err = fdt_create(fdt, IOMMU_PERSIST_FDT_SIZE);
 	err |= fdt_finish_reservemap(fdt);
 	err |= fdt_begin_node(fdt, "");
@@ -172,6 +215,26 @@ static bool iommu_persist_page_ok(u64 phys)
 	       pfn_to_online_page(PHYS_PFN(phys)) &&
 	       region_intersects(phys, PAGE_SIZE, IORESOURCE_SYSTEM_RAM,
 				 IORES_DESC_NONE) == REGION_INTERSECTS;
+}
+
+/* The pmpool holding the page tables of the domain named @name. */
+static void iommu_persist_pool_name(char *pool, const char *name)
+{
+	snprintf(pool, PMPOOL_NAME_MAX + 1, IOMMU_PERSIST_ABI_POOL_PREFIX "%s", name);
+}
+
+/* Forget an incoming device whose DMA cannot reach its tables any more. */
+static void iommu_persist_incoming_release(struct iommu_persist_incoming *in)
+{
+	char pool[PMPOOL_NAME_MAX + 1];
+
+	lockdep_assert_held(&iommu_persist_in_mutex);
+	if (in->pinned) {
+		iommu_persist_pool_name(pool, in->name);
+		pmpool_pin(pool, false);
+	}
+	list_del(&in->list);
+	kfree(in);
 }
 
 /* A big-endian u32 or u64 property of exactly that size. */
@@ -259,6 +322,13 @@ static int iommu_persist_parse(const void *fdt, size_t size)
 		}
 		list_add_tail(&in->list, &iommu_persist_incoming_devs);
 		error = iommu_persist_parse_dev(fdt, node, in);
+		/* Named, so its tables may be live: pinned even if refused. */
+		if (in->name[0]) {
+			char pool[PMPOOL_NAME_MAX + 1];
+
+			iommu_persist_pool_name(pool, in->name);
+			in->pinned = !pmpool_pin(pool, true);
+		}
 		if (error)
 			goto refuse;
 		list_for_each_entry(other, &iommu_persist_incoming_devs, list) {
@@ -282,26 +352,6 @@ refuse:
 	iommu_persist_incoming_error = error;
 	pr_err("refusing handover: %s\n", error);
 	return -EINVAL;
-}
-
-/* Drop incoming devices (of @unit, or all if @all), discarding their pools. */
-static void iommu_persist_drop_incoming(u64 unit, bool all)
-{
-	char pool[PMPOOL_NAME_MAX + 1];
-	struct iommu_persist_incoming *in, *tmp;
-
-	list_for_each_entry_safe(in, tmp, &iommu_persist_incoming_devs, list) {
-		if (!all && in->st.unit != unit)
-			continue;
-		if (in->name[0]) {
-			snprintf(pool, sizeof(pool), IOMMU_PERSIST_ABI_POOL_PREFIX "%s",
-				 in->name);
-			if (!pmpool_discard(pool))
-				pr_info("%s: page-table pool discarded\n", in->name);
-		}
-		list_del(&in->list);
-		kfree(in);
-	}
 }
 
 /**
@@ -345,19 +395,53 @@ EXPORT_SYMBOL_GPL(iommu_persist_incoming);
  * @unit:   the unit's register base.
  * @reason: why, for the log.
  *
- * Called after the driver blocked the DMA of the unit's devices.  The
- * page-table pools of the unit's devices are discarded, and restoring them
- * fails with -ENOENT.
+ * Called only once the unit's devices can no longer reach the handed-over
+ * tables: their DMA blocked and drained, and translation turned off or the
+ * unit reinitialised.  The unit's devices are forgotten (restoring them
+ * fails with -ENOENT) and their page-table pools unpinned; a pool is freed
+ * when its driver sets the device up afresh under the same name, or stays
+ * reserved, unused, until the next kexec.  Other units are not affected,
+ * even when the handover was refused as a whole: each unit refuses itself.
  *
  * Context: process context.
  */
 void iommu_persist_refuse(u64 unit, const char *reason)
 {
+	struct iommu_persist_incoming *in, *tmp;
+
 	pr_err("refusing handover for IOMMU unit %#llx: %s\n", unit, reason);
 	guard(mutex)(&iommu_persist_in_mutex);
-	iommu_persist_drop_incoming(unit, !!iommu_persist_incoming_error);
+	list_for_each_entry_safe(in, tmp, &iommu_persist_incoming_devs, list)
+		if (in->st.unit == unit)
+			iommu_persist_incoming_release(in);
 }
 EXPORT_SYMBOL_GPL(iommu_persist_refuse);
+
+/**
+ * iommu_persist_abandoned() - a handed-over device got other translation
+ * @sbdf: the device (segment << 16 | bus << 8 | devfn).
+ *
+ * For IOMMU drivers: a device adopted at boot and not restored was attached
+ * to another domain (a fresh one, the DMA API's, blocking or identity), and
+ * the driver tore its handed-over translation entry down and invalidated it
+ * first.  The device is forgotten and its page-table pool unpinned.
+ *
+ * Context: process context.
+ */
+void iommu_persist_abandoned(u32 sbdf)
+{
+	struct iommu_persist_incoming *in, *tmp;
+
+	guard(mutex)(&iommu_persist_in_mutex);
+	list_for_each_entry_safe(in, tmp, &iommu_persist_incoming_devs, list) {
+		if (in->st.sbdf != sbdf)
+			continue;
+		pr_info("%s: handed-over translation abandoned: the device got another domain\n",
+			in->name);
+		iommu_persist_incoming_release(in);
+	}
+}
+EXPORT_SYMBOL_GPL(iommu_persist_abandoned);
 
 /* ---- page tables ------------------------------------------------------- */
 
@@ -446,10 +530,8 @@ static bool iommu_persist_incoming_get(const char *name,
 			continue;
 		if (st)
 			*st = in->st;
-		if (del) {
-			list_del(&in->list);
-			kfree(in);
-		}
+		if (del)
+			iommu_persist_incoming_release(in);
 		return true;
 	}
 	return false;
@@ -478,7 +560,7 @@ static struct iommu_persist_domain *iommu_persist_pd_new(struct device *dev,
 		strscpy(pd->name, name);
 		pd->dev = dev;
 	}
-	snprintf(pool, PMPOOL_NAME_MAX + 1, IOMMU_PERSIST_ABI_POOL_PREFIX "%s", name);
+	iommu_persist_pool_name(pool, name);
 	return pd;
 }
 
@@ -513,6 +595,54 @@ out_detach:
 	return err;
 }
 
+/*
+ * Block @dev's DMA through the handed-over state @st: after this, nothing
+ * it can reach is the handed-over tables, and they may be freed.
+ */
+static void iommu_persist_block(struct device *dev,
+				const struct iommu_persist_dev_state *st,
+				const char *why)
+{
+	iommu_persist_drv->dev_block(dev, st);
+	dev_warn(dev, "iommu-persist: DMA blocked (translation entry cleared and invalidated, bus mastering off): %s\n",
+		 why);
+}
+
+/*
+ * A fresh setup under @name: what the previous kernel handed over for it,
+ * or what a failed restore kept, is given up.  The device is blocked first,
+ * then the old tables are freed.  Caller holds iommu_persist_mutex.
+ */
+static int iommu_persist_abandon(struct device *dev, const char *name)
+{
+	struct iommu_persist_domain *pd, *tmp;
+	struct iommu_persist_dev_state in;
+	u32 sbdf;
+
+	list_for_each_entry_safe(pd, tmp, &iommu_persist_blocked, list) {
+		if (strcmp(pd->name, name))
+			continue;
+		if (pd->dev != dev)
+			return -EEXIST;
+		/* Blocked when its restore failed: the tables can go now. */
+		list_del(&pd->list);
+		if (pd->domain)
+			iommu_domain_free(pd->domain);
+		pmpool_destroy(pd->pool);
+		kfree(pd);
+		dev_info(dev, "iommu-persist: '%s': tables of the failed restore freed\n",
+			 name);
+	}
+	if (!iommu_persist_incoming_get(name, &in, false))
+		return 0;
+	sbdf = pci_domain_nr(to_pci_dev(dev)->bus) << 16 | pci_dev_id(to_pci_dev(dev));
+	if (in.sbdf != sbdf)
+		return -EEXIST;	/* another device's handed-over domain */
+	iommu_persist_block(dev, &in, "set up afresh instead of restored");
+	iommu_persist_incoming_get(name, NULL, true);
+	return 0;
+}
+
 /**
  * iommu_persist_domain_alloc() - allocate a persistent paging domain
  * @dev:  a PCI device behind an IOMMU with persistence support, alone in
@@ -544,17 +674,19 @@ struct iommu_domain *iommu_persist_domain_alloc(struct device *dev,
 	if (err)
 		return ERR_PTR(err);
 	guard(mutex)(&iommu_persist_mutex);
-	if (iommu_persist_find(dev, name) ||
-	    iommu_persist_incoming_get(name, NULL, false))
+	if (iommu_persist_find(dev, name))
 		return ERR_PTR(-EEXIST);
+	err = iommu_persist_abandon(dev, name);
+	if (err)
+		return ERR_PTR(err);
 	pd = iommu_persist_pd_new(dev, name, pool);
 	if (!pd)
 		return ERR_PTR(-ENOMEM);
 	pd->pool = pmpool_create(pool, PAGE_SIZE, PMPOOL_F_FOLIO_PER_OBJ);
 	if (PTR_ERR(pd->pool) == -EEXIST && !pmpool_discard(pool)) {
 		/*
-		 * A pool of that name was handed over but no state for it was
-		 * accepted (refused as a whole): nothing translates through it.
+		 * Handed over, but the device that reached it is blocked
+		 * (refused or abandoned): nothing translates through it.
 		 */
 		pr_info("%s: stale page-table pool discarded\n", name);
 		pd->pool = pmpool_create(pool, PAGE_SIZE, PMPOOL_F_FOLIO_PER_OBJ);
@@ -598,6 +730,12 @@ EXPORT_SYMBOL_GPL(iommu_persist_domain_alloc);
  * never interrupted: DMA it issued before or during the kexec went through
  * the same tables.
  *
+ * If the restore fails after the handed-over state was found, the device
+ * is blocked (translation entry cleared and invalidated, bus mastering off,
+ * outstanding transactions drained) and the preserved tables are kept; the
+ * driver sets the device up afresh with iommu_persist_domain_alloc() under
+ * the same name, which frees them.
+ *
  * Context: process context, may sleep.
  * Return: the domain, or an ERR_PTR(): -ENOENT if @name was not handed
  * over for @dev (or the handover was refused at boot), -EBUSY if it was
@@ -628,29 +766,36 @@ struct iommu_domain *iommu_persist_restore(struct device *dev, const char *name)
 	pd = iommu_persist_pd_new(dev, name, pool);
 	if (!pd)
 		return ERR_PTR(-ENOMEM);
-	pd->pool = pmpool_restore(pool);
+	pd->pool = iommu_persist_fail("pool") ? ERR_PTR(-ENOMEM) :
+		   pmpool_restore(pool);
 	if (IS_ERR(pd->pool)) {
 		err = PTR_ERR(pd->pool);
 		pr_err("%s: cannot restore page-table pool: %d\n", name, err);
-		goto out_free;
+		/* The pool stays incoming, pinned until the device is blocked. */
+		kfree(pd);
+		goto out_block;
 	}
 	pd->adopt_top = pmpool_map(pd->pool, pmpool_get_root(pd->pool));
-	if (!pd->adopt_top || virt_to_phys(pd->adopt_top) != in.top) {
+	if (!pd->adopt_top || virt_to_phys(pd->adopt_top) != in.top ||
+	    iommu_persist_fail("root")) {
 		pr_err("%s: top-level table is not the page-table pool's root\n", name);
 		err = -EINVAL;
-		goto out_destroy;
+		goto out_keep;
 	}
-	err = pmpool_reserve(pd->pool, IOMMU_PERSIST_RESERVE);
+	err = (iommu_persist_fail("reserve") ? -ENOMEM : 0) ?:
+	      pmpool_reserve(pd->pool, IOMMU_PERSIST_RESERVE);
 	if (err)
-		goto out_destroy;
-	pd->domain = iommu_persist_drv->domain_restore(dev, pd, &in);
+		goto out_keep;
+	pd->domain = iommu_persist_fail("domain") ? ERR_PTR(-EINVAL) :
+		     iommu_persist_drv->domain_restore(dev, pd, &in);
 	if (IS_ERR(pd->domain)) {
 		err = PTR_ERR(pd->domain);
-		goto out_destroy;
+		pd->domain = NULL;
+		goto out_keep;
 	}
 	err = iommu_persist_commit(pd);
 	if (err)
-		goto out_domain;
+		goto out_keep;
 	if (pd->st.did != in.did || pd->st.top != in.top)
 		dev_warn(dev, "iommu-persist: '%s' changed did %u->%u top %#llx->%#llx\n",
 			 name, in.did, pd->st.did, in.top, pd->st.top);
@@ -660,14 +805,17 @@ struct iommu_domain *iommu_persist_restore(struct device *dev, const char *name)
 		 name, pd->st.did, stats.nr_inuse);
 	return pd->domain;
 
-out_domain:
-	/* The device still translates through the tables: keep them. */
+out_keep:
+	/*
+	 * The device may still be translating through the tables: block it,
+	 * and keep them until the driver sets the device up afresh.
+	 */
+	pd->adopt_top = NULL;
+	list_add_tail(&pd->list, &iommu_persist_blocked);
+out_block:
 	dev_err(dev, "iommu-persist: cannot restore '%s': %d\n", name, err);
-	return ERR_PTR(err);
-out_destroy:
-	pmpool_destroy(pd->pool);
-out_free:
-	kfree(pd);
+	iommu_persist_block(dev, &in, "its restore failed");
+	iommu_persist_incoming_get(name, NULL, true);
 	return ERR_PTR(err);
 }
 EXPORT_SYMBOL_GPL(iommu_persist_restore);
@@ -694,6 +842,18 @@ void iommu_persist_domain_free(struct iommu_domain *domain)
 			break;
 	if (WARN_ON(list_entry_is_head(pd, &iommu_persist_domains, list))) {
 		mutex_unlock(&iommu_persist_mutex);
+		return;
+	}
+	if (iommu_persist_frozen) {
+		/*
+		 * A kexec has begun and the handed-over tree names this domain:
+		 * its tables stay as they are for the next kernel, which finds
+		 * the device detached and refuses its unit's state.
+		 */
+		mutex_unlock(&iommu_persist_mutex);
+		iommu_detach_device(domain, pd->dev);
+		dev_warn(pd->dev, "iommu-persist: '%s' freed during kexec: its tables are kept\n",
+			 pd->name);
 		return;
 	}
 	list_del(&pd->list);
@@ -724,6 +884,57 @@ bool iommu_persist_dev_is_persisted(struct device *dev)
 	return pd && pmpool_is_persistent(pd->pool);
 }
 EXPORT_SYMBOL_GPL(iommu_persist_dev_is_persisted);
+
+/**
+ * iommu_persist_handover_armed() - will the kernel being jumped to get it?
+ *
+ * True only during a kexec into an image loaded with kexec_file_load()
+ * while KHO is enabled (only that path hands KHO state over, see
+ * kho_fill_kimage()), with iommu-persist's state registered with KHO.  A
+ * kexec_load() image, a reboot, or a failed registration get nothing: the
+ * persisted devices must then be stopped, not left translating.
+ *
+ * Context: any context.
+ * Return: true if persisted devices may keep their translation on.
+ */
+bool iommu_persist_handover_armed(void)
+{
+	return kexec_in_progress && kho_is_enabled() && iommu_persist_fdt_out &&
+	       kexec_image && kexec_image->file_mode && kexec_image->kho.fdt;
+}
+EXPORT_SYMBOL_GPL(iommu_persist_handover_armed);
+
+/**
+ * iommu_persist_dev_shutdown() - a device's part of the kexec shutdown
+ * @dev: a device being shut down while a kexec is in progress.
+ *
+ * For the PCI core.  A persisted device keeps bus mastering if its
+ * translation is handed over.  If it is not (see
+ * iommu_persist_handover_armed()), it is blocked here, while sleeping is
+ * still allowed: bus mastering off and its outstanding transactions waited
+ * for, before the IOMMU is turned off under it.  pci_wait_for_pending_transaction()
+ * waits up to about a second (PCIe Transactions Pending) and returns at
+ * once for conventional PCI; on timeout the device is left stopped anyway.
+ *
+ * Context: process context, may sleep.
+ * Return: true if @dev must keep bus mastering on.
+ */
+bool iommu_persist_dev_shutdown(struct device *dev)
+{
+	struct pci_dev *pdev;
+
+	if (!iommu_persist_dev_is_persisted(dev))
+		return false;
+	if (iommu_persist_handover_armed())
+		return true;
+	pdev = to_pci_dev(dev);
+	pci_clear_master(pdev);
+	if (!pci_wait_for_pending_transaction(pdev))
+		pci_warn(pdev, "iommu-persist: transactions still pending after the wait\n");
+	pci_warn(pdev, "iommu-persist: the next kernel does not receive the handover: DMA blocked (bus mastering off, drained)\n");
+	return false;
+}
+EXPORT_SYMBOL_GPL(iommu_persist_dev_shutdown);
 
 /**
  * iommu_persist_register_driver() - register an IOMMU driver's persistence
@@ -803,6 +1014,23 @@ static void iommu_persist_debugfs_init(void) { }
 #endif
 
 /*
+ * At the start of a kexec (or any reboot): the tree is never rewritten
+ * again, so the next kernel gets it whole, never a mix of two versions.
+ */
+static int iommu_persist_reboot_notify(struct notifier_block *nb,
+				       unsigned long action, void *data)
+{
+	mutex_lock(&iommu_persist_mutex);
+	iommu_persist_frozen = true;
+	mutex_unlock(&iommu_persist_mutex);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block iommu_persist_reboot_nb = {
+	.notifier_call = iommu_persist_reboot_notify,
+};
+
+/*
  * Before rootfs_initcall, where x86 IOMMU drivers initialise (pci_iommu_init)
  * and ask what was handed over.  pmpool parses its own handover at the same
  * level; nothing here needs it before the IOMMU drivers run.
@@ -845,8 +1073,10 @@ static int __init iommu_persist_init(void)
 		err = kho_add_subtree(IOMMU_PERSIST_ABI_FDT_NAME,
 				      iommu_persist_fdt_out,
 				      IOMMU_PERSIST_FDT_SIZE);
-	if (!err)
+	if (!err) {
+		register_reboot_notifier(&iommu_persist_reboot_nb);
 		return 0;
+	}
 fail:
 	pr_err("cannot register with KHO: domains will not be handed over\n");
 	if (!IS_ERR_OR_NULL(iommu_persist_fdt_out))

@@ -67,6 +67,11 @@ struct iommu_persist_dev_state {
  * @dev_preserve:   after attach: fill @st and preserve the unit's tables
  *                  that translate @dev (root and context tables).
  * @dev_unpreserve: undo @dev_preserve.
+ * @dev_block:      stop @dev's DMA through the handed-over state @st for
+ *                  good: its translation entry non-present, bus mastering
+ *                  off, outstanding transactions drained, then the unit's
+ *                  caches for the entry invalidated.  After it returns,
+ *                  nothing @dev can reach is the handed-over tables.
  */
 struct iommu_persist_driver {
 	const char *name;
@@ -79,6 +84,8 @@ struct iommu_persist_driver {
 			    struct iommu_persist_dev_state *st);
 	void (*dev_unpreserve)(struct device *dev,
 			       const struct iommu_persist_dev_state *st);
+	void (*dev_block)(struct device *dev,
+			  const struct iommu_persist_dev_state *st);
 };
 
 int iommu_persist_register_driver(const struct iommu_persist_driver *drv);
@@ -89,6 +96,9 @@ void iommu_persist_tables_free(struct iommu_persist_domain *pd,
 int iommu_persist_incoming(u64 unit, struct iommu_persist_dev_state *st,
 			   int max);
 void iommu_persist_refuse(u64 unit, const char *reason);
+void iommu_persist_abandoned(u32 sbdf);
+bool iommu_persist_handover_armed(void);
+bool iommu_persist_dev_shutdown(struct device *dev);
 
 #else /* !CONFIG_IOMMU_PERSIST */
 
@@ -107,6 +117,11 @@ iommu_persist_restore(struct device *dev, const char *name)
 static inline void iommu_persist_domain_free(struct iommu_domain *domain) { }
 
 static inline bool iommu_persist_dev_is_persisted(struct device *dev)
+{
+	return false;
+}
+
+static inline bool iommu_persist_dev_shutdown(struct device *dev)
 {
 	return false;
 }

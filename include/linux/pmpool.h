@@ -54,6 +54,7 @@ struct pmpool *pmpool_create(const char *name, size_t obj_size,
 void pmpool_destroy(struct pmpool *pool);
 struct pmpool *pmpool_restore(const char *name);
 int pmpool_discard(const char *name);
+int pmpool_pin(const char *name, bool pin);
 
 void *pmpool_alloc(struct pmpool *pool, gfp_t gfp, u64 *handle);
 int pmpool_free(struct pmpool *pool, u64 handle);
@@ -98,6 +99,11 @@ static inline struct pmpool *pmpool_restore(const char *name)
 }
 
 static inline int pmpool_discard(const char *name)
+{
+	return -ENOENT;
+}
+
+static inline int pmpool_pin(const char *name, bool pin)
 {
 	return -ENOENT;
 }

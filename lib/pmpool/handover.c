@@ -863,8 +863,9 @@ static unsigned long pmpool_incoming_blocks(const struct pmpool_incoming *in)
  * Take every block of @in back from KHO (giving each slab to @pool if
  * set), or adopt them if an earlier restore took them.  Allocates nothing;
  * fails only if KHO and the validated directory disagree, and then marks
- * the pool refused and gives back what it took (the records are read until
- * the end: they are the last blocks put).
+ * the pool refused and keeps what it took: a device may still be reaching
+ * that memory (an iommu-persist page-table pool is live page tables), and
+ * a refused pool's memory is never reused.
  */
 static int pmpool_take_all(struct pmpool_incoming *in, struct pmpool *pool)
 {
@@ -880,7 +881,8 @@ static int pmpool_take_all(struct pmpool_incoming *in, struct pmpool *pool)
 		in->taken = true;
 		return 0;
 	}
-	pmpool_ranges_apply(in, NULL, PMPOOL_RANGE_PUT, done);
+	pr_err("refusing pool '%s': %s; %lu of its %lu blocks stay reserved\n",
+	       in->name, in->error, done, n);
 	return -EIO;
 }
 
@@ -1001,7 +1003,8 @@ EXPORT_SYMBOL_GPL(pmpool_restore);
  *
  * Context: process context, may sleep.
  * Return: 0, -ENOENT if there is no such incoming pool, -EINVAL if it was
- * refused, -EIO if KHO did not give back its memory.
+ * refused, -EBUSY if it is pinned (pmpool_pin()), -EIO if KHO did not give
+ * back its memory.
  */
 int pmpool_discard(const char *name)
 {
@@ -1019,6 +1022,9 @@ int pmpool_discard(const char *name)
 	err = -EINVAL;
 	if (in->error)
 		goto out_unlock;
+	err = -EBUSY;
+	if (in->pinned)
+		goto out_unlock;
 	err = pmpool_take_all(in, NULL);
 	if (!err) {
 		pmpool_ranges_apply(in, NULL, PMPOOL_RANGE_PUT,
@@ -1034,6 +1040,40 @@ out_unlock:
 	return err;
 }
 EXPORT_SYMBOL_GPL(pmpool_discard);
+
+/**
+ * pmpool_pin() - keep an incoming pool from being discarded, or let it go
+ * @name: the pool's name.
+ * @pin:  true to pin, false to unpin.
+ *
+ * For users whose hardware reaches an incoming pool's memory before the
+ * pool is restored (iommu-persist: a page-table pool the IOMMU walks).
+ * While pinned, pmpool_discard() fails with -EBUSY, also when asked through
+ * debugfs; pmpool_restore() works as usual.  A refused pool can be pinned
+ * too: its memory is never freed anyway.
+ *
+ * Context: process context, may sleep.
+ * Return: 0, or -ENOENT if there is no incoming pool of that name.
+ */
+int pmpool_pin(const char *name, bool pin)
+{
+	struct pmpool_incoming *in;
+	int err = -ENOENT;
+
+	if (!name)
+		return -EINVAL;
+	mutex_lock(&pmpool_mutex);
+	pmpool_handover_receive();
+	list_for_each_entry(in, &pmpool_incoming_pools, list) {
+		if (strcmp(in->name, name))
+			continue;
+		in->pinned = pin;	/* every pool of a duplicated name */
+		err = 0;
+	}
+	mutex_unlock(&pmpool_mutex);
+	return err;
+}
+EXPORT_SYMBOL_GPL(pmpool_pin);
 
 /**
  * pmpool_handover_receive() - parse the previous kernel's directory, once

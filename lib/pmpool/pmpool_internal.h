@@ -192,6 +192,8 @@ typedef int (*pmpool_block_order_fn)(phys_addr_t phys);
  * @error:     why the pool was refused, NULL if it is valid.
  * @taken:     its memory was taken back from KHO by a restore that then
  *             failed to preserve it again: a retry adopts it as it is.
+ * @pinned:    pmpool_pin(): hardware may be reaching its memory, so
+ *             pmpool_discard() refuses to free it.
  * @list:      on the list of incoming pools.
  */
 struct pmpool_incoming {
@@ -207,6 +209,7 @@ struct pmpool_incoming {
 	unsigned long nr_inuse;
 	const char *error;
 	bool taken;
+	bool pinned;
 	struct list_head list;
 };
 

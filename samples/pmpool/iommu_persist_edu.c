@@ -218,6 +218,31 @@ static void edu_test_persistent_dma(struct edu_dev *edu, const char *what)
 			 edu_state->map[EDU_BUF_DST].iova);
 }
 
+/*
+ * After a failed restore the device must be blocked: a DMA to the old IOVA
+ * of a preserved buffer must not land there (nor anywhere: translation is
+ * on, and the entry is gone).  The buffer keeps a known pattern.
+ */
+static void edu_check_blocked(struct edu_dev *edu, int err)
+{
+	void *dst = edu_buf(EDU_BUF_DST);
+	u16 cmd;
+
+	pci_read_config_word(edu->pdev, PCI_COMMAND, &cmd);
+	edu_fill(dst, 0xb10cced);
+	edu_dma_start(edu, EDU_DEV_BUF, edu_state->map[EDU_BUF_DST].iova, true);
+	edu_dma_wait(edu);
+	msleep(100);
+	if (cmd & PCI_COMMAND_MASTER)
+		edu_fail("restore failed (%d) but bus mastering is still on", err);
+	else if (!edu_check(dst, 0xb10cced))
+		edu_fail("restore failed (%d) but a DMA to IOVA %#llx landed in its buffer",
+			 err, edu_state->map[EDU_BUF_DST].iova);
+	else
+		edu_pass("restore failed (%d): device blocked, a DMA to IOVA %#llx did not land",
+			 err, edu_state->map[EDU_BUF_DST].iova);
+}
+
 /* Arm the in-flight DMA: the edu buffer holds the pattern from now on. */
 static void edu_arm_flight(struct edu_dev *edu)
 {
@@ -404,9 +429,17 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		err = edu_setup_persistent(edu);
 	else
 		err = edu_restore_persistent(edu);
-	if (err == -ENOENT) {
-		edu_info("%s: no domain handed over (-ENOENT): setting up afresh",
-			 pci_name(pdev));
+	if (err && err != -ENOENT && strcmp(mode, "setup"))
+		edu_check_blocked(edu, err);
+	if (err && strcmp(mode, "setup")) {
+		if (err == -ENOENT)
+			edu_info("%s: no domain handed over (-ENOENT): setting up afresh",
+				 pci_name(pdev));
+		else
+			edu_info("%s: restore failed (%d): setting up afresh",
+				 pci_name(pdev), err);
+		/* A blocked device has bus mastering off. */
+		pci_set_master(pdev);
 		edu_state->nr_maps = 0;
 		edu->domain = iommu_persist_domain_alloc(&pdev->dev, EDU_DOMAIN_NAME);
 		err = PTR_ERR_OR_ZERO(edu->domain);

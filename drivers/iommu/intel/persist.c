@@ -56,12 +56,15 @@
  * @ctx_refs:  persisted devices per bus (the context table is preserved).
  * @persisted: source IDs whose context entries are handed over.
  * @adopted:   source IDs adopted at boot and not yet restored.
+ * @refused:   why the unit's handed-over state was refused at boot; the
+ *             refusal is reported once translation is off.
  */
 struct intel_persist_unit {
 	unsigned int root_refs;
 	u16 ctx_refs[256];
 	DECLARE_BITMAP(persisted, 1 << 16);
 	DECLARE_BITMAP(adopted, 1 << 16);
+	const char *refused;
 };
 
 static DEFINE_XARRAY(intel_persist_units);
@@ -184,6 +187,114 @@ intel_persist_domain_restore(struct device *dev, struct iommu_persist_domain *pd
 	return domain;
 }
 
+/*
+ * Tear down the context entry of @sid if it still translates with @did:
+ * non-present first, then the context cache and the IOTLB of @did
+ * invalidated (waited for: register-based and queued invalidation both
+ * complete before returning), then the entry cleared.  As
+ * copied_context_tear_down() does for a kdump kernel's copied entries.
+ */
+static void intel_persist_entry_tear_down(struct intel_iommu *iommu, u16 sid,
+					  u16 did)
+{
+	struct context_entry *ce;
+
+	spin_lock(&iommu->lock);
+	ce = intel_persist_context(iommu, sid);
+	if (!ce || !context_present(ce) || context_domain_id(ce) != did) {
+		spin_unlock(&iommu->lock);
+		return;
+	}
+	context_clear_present(ce);
+	__iommu_flush_cache(iommu, ce, sizeof(*ce));
+	spin_unlock(&iommu->lock);
+	iommu->flush.flush_context(iommu, did, sid, DMA_CCMD_MASK_NOBIT,
+				   DMA_CCMD_DEVICE_INVL);
+	iommu->flush.flush_iotlb(iommu, did, 0, 0, DMA_TLB_DSI_FLUSH);
+	spin_lock(&iommu->lock);
+	context_clear_entry(ce);
+	__iommu_flush_cache(iommu, ce, sizeof(*ce));
+	spin_unlock(&iommu->lock);
+}
+
+/* Bus mastering off, and a bounded wait for what the device has in flight. */
+static void intel_persist_stop_master(struct pci_dev *pdev)
+{
+	pci_clear_master(pdev);
+	if (!pci_wait_for_pending_transaction(pdev))
+		pci_warn(pdev, "persist: transactions still pending after the wait\n");
+}
+
+static void intel_persist_dev_block(struct device *dev,
+				    const struct iommu_persist_dev_state *st)
+{
+	struct device_domain_info *info = dev_iommu_priv_get(dev);
+	struct intel_iommu *iommu = info->iommu;
+	struct intel_persist_unit *unit = intel_persist_unit(iommu, false);
+	u16 sid = PCI_DEVID(info->bus, info->devfn);
+
+	/* Non-present: new requests fault instead of walking the tables. */
+	spin_lock(&iommu->lock);
+	if (intel_persist_context_matches(intel_persist_context(iommu, sid), st)) {
+		struct context_entry *ce = intel_persist_context(iommu, sid);
+
+		context_clear_present(ce);
+		__iommu_flush_cache(iommu, ce, sizeof(*ce));
+	}
+	spin_unlock(&iommu->lock);
+	/* Drain what the device has in flight, then invalidate and clear. */
+	intel_persist_stop_master(to_pci_dev(dev));
+	iommu->flush.flush_context(iommu, st->did, sid, DMA_CCMD_MASK_NOBIT,
+				   DMA_CCMD_DEVICE_INVL);
+	iommu->flush.flush_iotlb(iommu, st->did, 0, 0, DMA_TLB_DSI_FLUSH);
+	spin_lock(&iommu->lock);
+	if (intel_persist_context(iommu, sid) &&
+	    context_domain_id(intel_persist_context(iommu, sid)) == st->did) {
+		context_clear_entry(intel_persist_context(iommu, sid));
+		__iommu_flush_cache(iommu, intel_persist_context(iommu, sid),
+				    sizeof(struct context_entry));
+	}
+	spin_unlock(&iommu->lock);
+	if (unit)
+		clear_bit(sid, unit->adopted);
+}
+
+/**
+ * intel_persist_dev_abandon() - a device adopted at boot gets another domain
+ * @dev: the device, about to be attached to a domain.
+ *
+ * Called first thing in device_block_translation(), i.e. before every
+ * attach.  A device whose handed-over entry was adopted at boot and not
+ * restored keeps that entry (present, not copied) until now, and
+ * domain_context_mapping_one() would leave it alone: the new domain would
+ * be attached on paper while the hardware kept the old tables.  Tear the
+ * entry down (non-present, invalidated) so that the attach really takes
+ * effect, and tell iommu-persist, which unpins the old tables.  A restore
+ * clears the adopted bit before it attaches and is not affected.
+ */
+void intel_persist_dev_abandon(struct device *dev)
+{
+	struct device_domain_info *info = dev_iommu_priv_get(dev);
+	struct intel_persist_unit *unit;
+	struct context_entry *ce;
+	u16 sid, did = 0;
+
+	if (!info || !dev_is_pci(dev))
+		return;
+	unit = intel_persist_unit(info->iommu, false);
+	sid = PCI_DEVID(info->bus, info->devfn);
+	if (!unit || !test_and_clear_bit(sid, unit->adopted))
+		return;
+	spin_lock(&info->iommu->lock);
+	ce = intel_persist_context(info->iommu, sid);
+	if (ce && context_present(ce))
+		did = context_domain_id(ce);
+	spin_unlock(&info->iommu->lock);
+	if (did)
+		intel_persist_entry_tear_down(info->iommu, sid, did);
+	iommu_persist_abandoned(info->segment << 16 | sid);
+}
+
 static int intel_persist_dev_preserve(struct iommu_domain *domain,
 				      struct device *dev,
 				      struct iommu_persist_dev_state *st)
@@ -255,6 +366,7 @@ static const struct iommu_persist_driver intel_persist_driver = {
 	.domain_restore = intel_persist_domain_restore,
 	.dev_preserve = intel_persist_dev_preserve,
 	.dev_unpreserve = intel_persist_dev_unpreserve,
+	.dev_block = intel_persist_dev_block,
 };
 
 /*
@@ -295,16 +407,19 @@ static void intel_persist_scrub(struct intel_iommu *iommu,
  * intel_persist_shutdown() - last step before kexec for one unit
  * @iommu: the unit.
  *
- * Called from intel_iommu_shutdown() with the other CPUs stopped.
+ * Called from intel_iommu_shutdown() with the other CPUs stopped, after
+ * device shutdown; nothing here sleeps.
  *
- * Return: true if this is a kexec and the unit has persisted devices, so
+ * Return: true if this is a kexec that hands the state over
+ * (iommu_persist_handover_armed()) and the unit has persisted devices, so
  * it must keep translating.
  */
 bool intel_persist_shutdown(struct intel_iommu *iommu)
 {
 	struct intel_persist_unit *unit = intel_persist_unit(iommu, false);
 
-	if (!kexec_in_progress || !unit || !unit->root_refs || !kho_is_enabled())
+	/* Without a handover the devices were blocked in PCI shutdown. */
+	if (!unit || !unit->root_refs || !iommu_persist_handover_armed())
 		return false;
 	intel_persist_scrub(iommu, unit->persisted);
 	iommu->flush.flush_context(iommu, 0, 0, 0, DMA_CCMD_GLOBAL_INVL);
@@ -314,7 +429,10 @@ bool intel_persist_shutdown(struct intel_iommu *iommu)
 	return true;
 }
 
-/* Turn bus mastering off for every PCI device translated by @iommu. */
+/*
+ * Turn bus mastering off for every PCI device translated by @iommu and wait
+ * for its outstanding transactions, before translation is turned off.
+ */
 static void intel_persist_block_dma(struct intel_iommu *iommu)
 {
 	struct dmar_drhd_unit *drhd;
@@ -328,9 +446,21 @@ static void intel_persist_block_dma(struct intel_iommu *iommu)
 		pci_read_config_word(pdev, PCI_COMMAND, &cmd);
 		if (!(cmd & PCI_COMMAND_MASTER))
 			continue;
-		pci_clear_master(pdev);
-		pci_warn(pdev, "persist: DMA blocked (bus mastering turned off)\n");
+		intel_persist_stop_master(pdev);
+		pci_warn(pdev, "persist: DMA blocked (bus mastering turned off, drained)\n");
 	}
+}
+
+/* Is the bus of @st[@i] also the bus of an earlier entry? */
+static bool intel_persist_bus_seen(const struct iommu_persist_dev_state *st,
+				   int i)
+{
+	int j;
+
+	for (j = 0; j < i; j++)
+		if (PCI_BUS_NUM(st[j].sbdf) == PCI_BUS_NUM(st[i].sbdf))
+			return true;
+	return false;
 }
 
 /* Check @st (n devices) against the unit's registers and tables. */
@@ -348,9 +478,24 @@ static const char *intel_persist_check(struct intel_iommu *iommu,
 	rtaddr = readq(iommu->reg + DMAR_RTADDR_REG);
 	if (rtaddr != st[0].root)
 		return "root table is not the one handed over";
+	/* Asked without a warning, before anything is read or restored. */
+	if (kho_preserved_order(st[0].root) != 0)
+		return "root table was not preserved";
 	root = phys_to_virt(st[0].root);
 	for (i = 0; i < n; i++) {
 		u64 re = root[PCI_BUS_NUM(st[i].sbdf)].lo;
+		int j;
+
+		for (j = 0; j < i; j++) {
+			if (st[j].did == st[i].did)
+				return "two devices with one domain ID";
+			if (PCI_BUS_NUM(st[j].sbdf) == PCI_BUS_NUM(st[i].sbdf) &&
+			    st[j].context != st[i].context)
+				return "two context tables for one bus";
+		}
+		if (kho_preserved_order(st[i].context) != 0 &&
+		    !intel_persist_bus_seen(st, i))
+			return "context table was not preserved";
 
 		if (st[i].did < IDA_START_DID || st[i].did >= cap_ndoms(iommu->cap))
 			return "domain ID out of range for the unit";
@@ -398,31 +543,95 @@ bool intel_persist_adopt(struct intel_iommu *iommu)
 	unit = reason ? NULL : intel_persist_unit(iommu, true);
 	if (!reason && !unit)
 		reason = "out of memory";
+	/* The domain IDs, all or none, before anything is taken over. */
+	for (i = 0; !reason && i < n; i++) {
+		if (ida_alloc_range(&iommu->domain_ida, st[i].did, st[i].did,
+				    GFP_KERNEL) < 0) {
+			while (i--)
+				ida_free(&iommu->domain_ida, st[i].did);
+			reason = "cannot reserve the domain IDs";
+		}
+	}
 	if (reason) {
+		/*
+		 * Block and drain now; the caller turns translation off, and
+		 * only then intel_persist_release() lets the tables go.
+		 */
 		intel_persist_block_dma(iommu);
-		iommu_persist_refuse(iommu->reg_phys, reason);
+		unit = intel_persist_unit(iommu, true);
+		if (unit)
+			unit->refused = reason;
+		else
+			iommu_persist_refuse(iommu->reg_phys, reason);
 		kfree(st);
 		return false;
 	}
 
-	/* Checked: the tables are in RAM and the hardware uses them. */
-	if (!kho_restore_folio(st[0].root))
-		pr_warn("%s: root table was not preserved\n", iommu->name);
+	/*
+	 * Checked: the tables are preserved, in RAM, and the hardware uses
+	 * them; kho_preserved_order() said so without taking them.
+	 */
+	kho_restore_folio(st[0].root);
 	iommu->root_entry = phys_to_virt(st[0].root);
 	for (i = 0; i < n; i++) {
 		/* One context table per bus: restore it with its first device. */
-		if (find_next_bit(unit->adopted, 1 << 16, PCI_BUS_NUM(st[i].sbdf) << 8) >=
-		    (PCI_BUS_NUM(st[i].sbdf) + 1) << 8 &&
-		    !kho_restore_folio(st[i].context))
-			pr_warn("%s: context table was not preserved\n", iommu->name);
+		if (!intel_persist_bus_seen(st, i))
+			kho_restore_folio(st[i].context);
 		set_bit(st[i].sbdf & 0xffff, unit->adopted);
-		ida_alloc_range(&iommu->domain_ida, st[i].did, st[i].did, GFP_KERNEL);
 	}
 	intel_persist_scrub(iommu, unit->adopted);
 	pr_info("%s: adopted translation of %d persisted device(s) from the previous kernel\n",
 		iommu->name, n);
 	kfree(st);
 	return true;
+}
+
+/**
+ * intel_persist_release() - report a refusal once translation is off
+ * @iommu: a unit whose pre-enabled translation was just turned off.
+ *
+ * The last step of a refusal: the unit's devices were blocked and drained
+ * by intel_persist_adopt(), translation is off now, so their handed-over
+ * tables are unreachable and iommu-persist may let them go.
+ */
+void intel_persist_release(struct intel_iommu *iommu)
+{
+	struct intel_persist_unit *unit = intel_persist_unit(iommu, false);
+
+	if (unit && unit->refused) {
+		iommu_persist_refuse(iommu->reg_phys, unit->refused);
+		unit->refused = NULL;
+	}
+}
+
+/**
+ * intel_persist_block_all() - the kernel will not translate (intel_iommu=off)
+ *
+ * Called before every unit is turned off although the previous kernel may
+ * have left some translating for persisted devices: a device still
+ * mastering would see its IOVAs become physical addresses.  Block the DMA
+ * of the devices of every unit that was handed over while translation is
+ * still on, then, once the caller turned the units off, intel_persist_release()
+ * lets the state go.
+ */
+void intel_persist_block_all(void)
+{
+	struct iommu_persist_dev_state st;
+	struct dmar_drhd_unit *drhd;
+	struct intel_persist_unit *unit;
+	struct intel_iommu *iommu;
+
+	for_each_iommu(iommu, drhd) {
+		if (!(readl(iommu->reg + DMAR_GSTS_REG) & DMA_GSTS_TES) ||
+		    iommu_persist_incoming(iommu->reg_phys, &st, 1) == -ENOENT)
+			continue;
+		intel_persist_block_dma(iommu);
+		unit = intel_persist_unit(iommu, true);
+		if (unit)
+			unit->refused = "this kernel does not use the IOMMU";
+		else
+			iommu_persist_refuse(iommu->reg_phys, "this kernel does not use the IOMMU");
+	}
 }
 
 static int __init intel_persist_init(void)
