@@ -958,14 +958,51 @@ EXPORT_SYMBOL_GPL(iommu_persist_register_driver);
 #ifdef CONFIG_IOMMU_PERSIST_TEST_HOOKS
 /*
  * Test-only: damage the outgoing state just before kexec.  "compat" makes
- * the tree another version, "did" changes the first device's domain ID.
+ * the tree another version, "did" changes the first device's domain ID,
+ * "dup-did" adds a second device of the same unit with the first one's
+ * domain ID, "root-unpreserved" unpreserves the unit's root table (the
+ * hardware keeps using it).
  */
+static int iommu_persist_test_damage(void *fdt, const char *what)
+{
+	struct iommu_persist_domain *pd;
+	int node;
+
+	pd = list_first_entry_or_null(&iommu_persist_domains,
+				      struct iommu_persist_domain, list);
+	if (!pd)
+		return -ENOENT;
+	if (!strcmp(what, "root-unpreserved")) {
+		kho_unpreserve_folio(virt_to_folio(phys_to_virt(pd->st.root)));
+		return 0;
+	}
+	if (strcmp(what, "dup-did"))
+		return -EINVAL;
+	if (fdt_open_into(fdt, fdt, IOMMU_PERSIST_FDT_SIZE))
+		return -EIO;
+	node = fdt_add_subnode(fdt, 0, "dev@ffff");
+	if (node < 0 ||
+	    fdt_setprop_string(fdt, node, IOMMU_PERSIST_ABI_PROP_NAME, "dup-did") ||
+	    fdt_setprop_string(fdt, node, IOMMU_PERSIST_ABI_PROP_DRIVER,
+			       iommu_persist_drv->name) ||
+	    fdt_setprop_u32(fdt, node, IOMMU_PERSIST_ABI_PROP_SBDF,
+			    (pd->st.sbdf & ~0xffU) | 0xff) ||
+	    fdt_setprop_u64(fdt, node, IOMMU_PERSIST_ABI_PROP_UNIT, pd->st.unit) ||
+	    fdt_setprop_u32(fdt, node, IOMMU_PERSIST_ABI_PROP_DID, pd->st.did) ||
+	    fdt_setprop_u64(fdt, node, IOMMU_PERSIST_ABI_PROP_TOP, pd->st.top) ||
+	    fdt_setprop_u32(fdt, node, IOMMU_PERSIST_ABI_PROP_FORMAT, pd->st.format) ||
+	    fdt_setprop_u64(fdt, node, IOMMU_PERSIST_ABI_PROP_ROOT, pd->st.root) ||
+	    fdt_setprop_u64(fdt, node, IOMMU_PERSIST_ABI_PROP_CONTEXT, pd->st.context))
+		return -EIO;
+	return 0;
+}
+
 static ssize_t iommu_persist_corrupt_write(struct file *file,
 					   const char __user *ubuf,
 					   size_t count, loff_t *ppos)
 {
 	void *fdt = iommu_persist_fdt_out;
-	char buf[16];
+	char buf[24];
 	int node, err = -EINVAL;
 	const fdt32_t *did;
 	char *compat;
@@ -991,6 +1028,8 @@ static ssize_t iommu_persist_corrupt_write(struct file *file,
 			err = fdt_setprop_inplace_u32(fdt, node,
 						      IOMMU_PERSIST_ABI_PROP_DID,
 						      fdt32_to_cpu(*did) + 1);
+	} else {
+		err = iommu_persist_test_damage(fdt, buf);
 	}
 	if (err)
 		return -EINVAL;

@@ -481,9 +481,8 @@ static const char *intel_persist_check(struct intel_iommu *iommu,
 	/* Asked without a warning, before anything is read or restored. */
 	if (kho_preserved_order(st[0].root) != 0)
 		return "root table was not preserved";
-	root = phys_to_virt(st[0].root);
+	/* The handover against itself first, then against the hardware. */
 	for (i = 0; i < n; i++) {
-		u64 re = root[PCI_BUS_NUM(st[i].sbdf)].lo;
 		int j;
 
 		for (j = 0; j < i; j++) {
@@ -493,6 +492,11 @@ static const char *intel_persist_check(struct intel_iommu *iommu,
 			    st[j].context != st[i].context)
 				return "two context tables for one bus";
 		}
+	}
+	root = phys_to_virt(st[0].root);
+	for (i = 0; i < n; i++) {
+		u64 re = root[PCI_BUS_NUM(st[i].sbdf)].lo;
+
 		if (kho_preserved_order(st[i].context) != 0 &&
 		    !intel_persist_bus_seen(st, i))
 			return "context table was not preserved";
