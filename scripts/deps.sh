@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 
 pkgs=(make gcc libc6-dev flex bison bc libelf-dev libssl-dev cpio xz-utils patch
       qemu-system-x86 ccache busybox-static python3 perl kmod rsync
-      debian-archive-keyring ca-certificates libxml2-dev pkg-config)
+      debian-archive-keyring ca-certificates libxml2-dev pkg-config kexec-tools)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

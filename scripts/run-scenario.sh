@@ -19,6 +19,8 @@
 #              KUNIT=1          enable built-in KUnit suites, count their cases
 #              STOCK_KERNEL=1   put Debian's stock 7.2.13 kernel in the
 #                               initramfs as /stock-kernel (kexec target)
+#              KEXEC_TOOLS=1    put kexec-tools' kexec (and its libraries)
+#                               in the initramfs: a classic kexec_load()
 #              NEEDS_CONFIG=CONFIG_X  skip (not run, not counted) on a kernel
 #                               without it, e.g. the plain kernel of make
 #                               test-fast for the debug-kernel scenarios
@@ -36,7 +38,7 @@ logdir=$top/build/logs; mkdir -p "$logdir"
 log=$logdir/$name.log
 
 NEEDS_CONFIG="" ALONE=0 BOOTS=1 TIMEOUT=120 TIMEOUT_FIXED=0 MEM=1G SMP=2 QEMU_EXTRA="" CMDLINE_EXTRA="" KUNIT=0 EXPECT_FAIL=0
-STOCK_KERNEL=0
+STOCK_KERNEL=0 KEXEC_TOOLS=0
 EXPECT=() REJECT=() ALLOW=()
 # shellcheck disable=SC1091
 . "$sdir/conf"
@@ -90,6 +92,15 @@ cp "$obj/arch/x86/boot/bzImage" "$stage/kernel"
 if [ "$STOCK_KERNEL" = 1 ]; then
 	"$top/scripts/fetch-stock-kernel.sh" "$top/build/stock" >/dev/null
 	cp "$top/build/stock/vmlinuz" "$stage/stock-kernel"
+fi
+if [ "$KEXEC_TOOLS" = 1 ]; then
+	kx=$(command -v kexec || echo /usr/sbin/kexec)
+	mkdir -p "$stage/sbin"
+	cp "$kx" "$stage/sbin/kexec"
+	for l in $(ldd "$kx" | awk '/=> \//{ print $3 } /^\t\//{ print $1 }'); do
+		mkdir -p "$stage$(dirname "$l")"
+		cp -L "$l" "$stage$l"
+	done
 fi
 if [ -d "$obj/modinst/lib/modules" ]; then
 	cp -a "$obj/modinst/lib/modules" "$stage/lib/"

@@ -76,7 +76,16 @@ struct edu_state {
 
 static char *mode = "setup";
 module_param(mode, charp, 0444);
-MODULE_PARM_DESC(mode, "setup | verify");
+MODULE_PARM_DESC(mode, "setup | verify | canary");
+/*
+ * A page of reserved RAM (memmap=) at the physical address equal to the
+ * in-flight DMA's IOVA: setup writes a pattern there, mode=canary checks
+ * it in the next kernel.  A DMA that went out untranslated would land in it.
+ */
+static unsigned long canary;
+module_param(canary, ulong, 0444);
+MODULE_PARM_DESC(canary, "physical address of the canary page (reserved with memmap=)");
+#define EDU_CANARY_SEED		0xca7a11e5
 static int persist_slot = 4;
 module_param(persist_slot, int, 0444);
 MODULE_PARM_DESC(persist_slot, "PCI slot of the edu device to persist");
@@ -241,6 +250,53 @@ static void edu_check_blocked(struct edu_dev *edu, int err)
 	else
 		edu_pass("restore failed (%d): device blocked, a DMA to IOVA %#llx did not land",
 			 err, edu_state->map[EDU_BUF_DST].iova);
+}
+
+/* Write (@set) or check the canary page; true if it holds the pattern. */
+static bool edu_canary(bool set)
+{
+	void *p = memremap(canary, PAGE_SIZE, MEMREMAP_WB);
+	bool ok;
+
+	if (!p)
+		return false;
+	if (set)
+		edu_fill(p, EDU_CANARY_SEED);
+	ok = edu_check(p, EDU_CANARY_SEED);
+	memunmap(p);
+	return ok;
+}
+
+/*
+ * The next kernel did not receive (or does not use) the handover: the old
+ * or this kernel must have blocked the persisted device before translation
+ * went off.  Its bus mastering is found off, and a DMA it is asked to do to
+ * the in-flight IOVA, without this driver turning mastering on, does not
+ * reach the canary at that address read as physical.
+ */
+static void edu_canary_probe(struct edu_dev *edu)
+{
+	u16 cmd;
+
+	pci_read_config_word(edu->pdev, PCI_COMMAND, &cmd);
+	if (cmd & PCI_COMMAND_MASTER)
+		edu_fail("%s: bus mastering still on after the kexec", pci_name(edu->pdev));
+	else
+		edu_pass("%s: bus mastering found off: the device was blocked before translation went off",
+			 pci_name(edu->pdev));
+	if (!edu_canary(false)) {
+		edu_fail("canary at %#lx overwritten: a DMA landed at its IOVA read as a physical address",
+			 canary);
+		return;
+	}
+	edu_dma_start(edu, EDU_DEV_BUF, canary, true);
+	edu_dma_wait(edu);
+	msleep(100);
+	if (edu_canary(false))
+		edu_pass("canary intact at %#lx: no DMA of the persisted device landed at its IOVA read as a physical address",
+			 canary);
+	else
+		edu_fail("canary at %#lx overwritten by the device's DMA", canary);
 }
 
 /* Arm the in-flight DMA: the edu buffer holds the pattern from now on. */
@@ -415,10 +471,15 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	edu->bar = pcim_iomap(pdev, 0, 0);
 	if (!edu->bar)
 		return -ENOMEM;
-	pci_set_master(pdev);
-	pci_set_drvdata(pdev, edu);
 	if ((readl(edu->bar + EDU_REG_ID) & 0xff) != 0xed)
 		return -ENODEV;
+	if (!strcmp(mode, "canary")) {
+		if (PCI_SLOT(pdev->devfn) == persist_slot)
+			edu_canary_probe(edu);
+		return 0;
+	}
+	pci_set_master(pdev);
+	pci_set_drvdata(pdev, edu);
 
 	edu->persistent = PCI_SLOT(pdev->devfn) == persist_slot;
 	if (!edu->persistent) {
@@ -569,11 +630,16 @@ static int __init edu_init(void)
 {
 	int err;
 
+	if (canary && canary != EDU_IOVA_BASE + EDU_BUF_FLIGHT * PAGE_SIZE)
+		return -EINVAL;	/* the canary is where the in-flight DMA would go */
 	if (!strcmp(mode, "verify")) {
 		err = edu_verify_flight();
 		if (err)
 			return err;
-	} else if (strcmp(mode, "setup")) {
+	} else if (!strcmp(mode, "setup")) {
+		if (canary && !edu_canary(true))
+			return -EIO;
+	} else if (strcmp(mode, "canary") || !canary) {
 		return -EINVAL;
 	}
 	err = pci_register_driver(&edu_driver);

@@ -37,6 +37,21 @@ kexec_next() {
 	fail "kexec to boot $((PMTEST_BOOT + 1)) returned"
 }
 
+# kexec_classic [EXTRA_CMDLINE...]: like kexec_next, but with kexec-tools'
+# kexec_load() (no KHO: the next kernel receives no handover).  Needs
+# KEXEC_TOOLS=1 in the scenario's conf.
+kexec_classic() {
+	local next=$((PMTEST_BOOT + 1))
+	if ! kexec -l /kernel --initrd=/sys/firmware/initrd \
+	     --append="$(cat /scenario/cmdline) pmtest.boot=$next $*"; then
+		fail "kexec_load (kexec-tools) for boot $next"
+		return 1
+	fi
+	info "classic kexec (kexec_load) to boot $next"
+	kexec -e
+	fail "kexec -e to boot $next returned"
+}
+
 # cmdline_arg NAME: the value of NAME=... on this boot's command line.
 cmdline_arg() { tr ' ' '\n' < /proc/cmdline | sed -n "s/^$1=//p" | tail -1; }
 
