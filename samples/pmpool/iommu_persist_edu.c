@@ -29,6 +29,7 @@
 #include <linux/delay.h>
 #include <linux/iommu.h>
 #include <linux/iommu-persist.h>
+#include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/pmpool.h>
@@ -86,6 +87,15 @@ static unsigned long canary;
 module_param(canary, ulong, 0444);
 MODULE_PARM_DESC(canary, "physical address of the canary page (reserved with memmap=)");
 #define EDU_CANARY_SEED		0xca7a11e5
+/*
+ * churn=1: the device that is not persisted then allocates and frees a
+ * persistent domain ("edu-churn") in a loop until the kexec stops the CPUs,
+ * so that the kexec races with the handover tree changing.
+ */
+static bool churn;
+module_param(churn, bool, 0444);
+MODULE_PARM_DESC(churn, "allocate and free a persistent domain in a loop on the other device");
+#define EDU_CHURN_NAME		"edu-churn"
 static int persist_slot = 4;
 module_param(persist_slot, int, 0444);
 MODULE_PARM_DESC(persist_slot, "PCI slot of the edu device to persist");
@@ -456,6 +466,46 @@ static void edu_test_plain(struct edu_dev *edu, bool after_kexec)
 			 pci_name(edu->pdev));
 }
 
+static int edu_churn_fn(void *arg)
+{
+	struct edu_dev *edu = arg;
+	struct iommu_domain *d;
+	unsigned long n = 0, failed = 0;
+
+	while (!kthread_should_stop()) {
+		d = iommu_persist_domain_alloc(&edu->pdev->dev, EDU_CHURN_NAME);
+		if (IS_ERR(d)) {
+			/* After the tree froze at the kexec: expected. */
+			if (!failed++)
+				edu_info("churn: allocation %lu failed: %ld", n, PTR_ERR(d));
+		} else {
+			usleep_range(500, 2000);
+			iommu_persist_domain_free(d);
+			n++;
+		}
+		usleep_range(500, 2000);
+	}
+	return 0;
+}
+
+/* Free the device's ordinary domain and churn persistent ones. */
+static void edu_churn_start(struct edu_dev *edu)
+{
+	struct task_struct *t;
+
+	if (edu->domain) {
+		iommu_detach_device(edu->domain, &edu->pdev->dev);
+		iommu_domain_free(edu->domain);
+		edu->domain = NULL;
+	}
+	t = kthread_run(edu_churn_fn, edu, "edu_churn");
+	if (IS_ERR(t))
+		edu_fail("churn thread: %ld", PTR_ERR(t));
+	else
+		edu_info("%s: churning persistent domains until the kexec",
+			 pci_name(edu->pdev));
+}
+
 static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
 	struct edu_dev *edu;
@@ -484,6 +534,8 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	edu->persistent = PCI_SLOT(pdev->devfn) == persist_slot;
 	if (!edu->persistent) {
 		edu_test_plain(edu, !strcmp(mode, "verify"));
+		if (churn)
+			edu_churn_start(edu);
 		return 0;
 	}
 	if (!strcmp(mode, "setup"))
