@@ -551,6 +551,13 @@ static unsigned long pmpool_incoming_ranges(struct pmpool_incoming *in,
 	return n;
 }
 
+static void pmpool_refuse_both(struct pmpool_incoming *a,
+			       struct pmpool_incoming *b, const char *why)
+{
+	a->error = why;
+	b->error = why;
+}
+
 /*
  * Memory described twice would have the same folio restored twice: refuse
  * the pool that overlaps itself, or both pools that share memory.  The
@@ -586,7 +593,8 @@ static int pmpool_check_overlaps(struct list_head *incoming, phys_addr_t dir,
 		else if (a->owner == b->owner)
 			b->owner->error = "slabs or metadata overlap";
 		else
-			a->owner->error = b->owner->error = "memory overlaps another pool";
+			pmpool_refuse_both(a->owner, b->owner,
+					   "memory overlaps another pool");
 	}
 	kvfree(r);
 	return 0;

@@ -292,10 +292,10 @@ static void edu_canary_probe(struct edu_dev *edu)
 	if (cmd & PCI_COMMAND_MASTER)
 		edu_fail("%s: bus mastering still on after the kexec", pci_name(edu->pdev));
 	else
-		edu_pass("%s: bus mastering found off: the device was blocked before translation went off",
+		edu_pass("%s: bus mastering found off: blocked before translation went off",
 			 pci_name(edu->pdev));
 	if (!edu_canary(false)) {
-		edu_fail("canary at %#lx overwritten: a DMA landed at its IOVA read as a physical address",
+		edu_fail("canary at %#lx overwritten: a DMA landed at its IOVA read as physical",
 			 canary);
 		return;
 	}
@@ -303,7 +303,7 @@ static void edu_canary_probe(struct edu_dev *edu)
 	edu_dma_wait(edu);
 	msleep(100);
 	if (edu_canary(false))
-		edu_pass("canary intact at %#lx: no DMA of the persisted device landed at its IOVA read as a physical address",
+		edu_pass("canary intact at %#lx: no DMA landed at its IOVA read as physical",
 			 canary);
 	else
 		edu_fail("canary at %#lx overwritten by the device's DMA", canary);
