@@ -657,6 +657,12 @@ static int iommu_persist_abandon(struct device *dev, const char *name)
  * domain must survive the kexec too (e.g. pmpool objects).  Without KHO
  * (``kho=off``), the domain works but is not handed over.
  *
+ * If the previous kernel handed over a domain of this name for @dev and it
+ * was not restored (or its restore failed), that state is given up first:
+ * the device is blocked (translation entry cleared and invalidated, bus
+ * mastering off, drained) and the old tables are freed.  The driver turns
+ * bus mastering on again (pci_set_master()) once the new domain is there.
+ *
  * Context: process context, may sleep.
  * Return: the domain, or an ERR_PTR(): -EINVAL for a bad name, -EOPNOTSUPP
  * for a device or IOMMU configuration that cannot be persisted, -ENODEV
@@ -910,7 +916,8 @@ EXPORT_SYMBOL_GPL(iommu_persist_handover_armed);
  *
  * For the PCI core.  A persisted device keeps bus mastering if its
  * translation is handed over.  If it is not (see
- * iommu_persist_handover_armed()), it is blocked here, while sleeping is
+ * iommu_persist_handover_armed(); or its table pool is volatile), it is
+ * blocked here, while sleeping is
  * still allowed: bus mastering off and its outstanding transactions waited
  * for, before the IOMMU is turned off under it.  pci_wait_for_pending_transaction()
  * waits up to about a second (PCIe Transactions Pending) and returns at
@@ -921,11 +928,18 @@ EXPORT_SYMBOL_GPL(iommu_persist_handover_armed);
  */
 bool iommu_persist_dev_shutdown(struct device *dev)
 {
+	struct iommu_persist_domain *pd;
+	bool handed_over;
 	struct pci_dev *pdev;
 
-	if (!iommu_persist_dev_is_persisted(dev))
+	scoped_guard(mutex, &iommu_persist_mutex) {
+		pd = iommu_persist_find(dev, NULL);
+		handed_over = pd && pmpool_is_persistent(pd->pool);
+	}
+	if (!pd)
 		return false;
-	if (iommu_persist_handover_armed())
+	/* A volatile table pool (pmpool not registered) is not handed over. */
+	if (handed_over && iommu_persist_handover_armed())
 		return true;
 	pdev = to_pci_dev(dev);
 	pci_clear_master(pdev);

@@ -92,6 +92,9 @@ MODULE_PARM_DESC(canary, "physical address of the canary page (reserved with mem
  * persistent domain ("edu-churn") in a loop until the kexec stops the CPUs,
  * so that the kexec races with the handover tree changing.
  */
+static char *skip_restore = "";
+module_param(skip_restore, charp, 0444);
+MODULE_PARM_DESC(skip_restore, "verify: do not restore; \"fresh\" persistent or \"plain\" ordinary domain instead");
 static bool churn;
 module_param(churn, bool, 0444);
 MODULE_PARM_DESC(churn, "allocate and free a persistent domain in a loop on the other device");
@@ -538,24 +541,39 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 			edu_churn_start(edu);
 		return 0;
 	}
-	if (!strcmp(mode, "setup"))
+	if (!strcmp(mode, "setup")) {
 		err = edu_setup_persistent(edu);
-	else
+	} else if (!strcmp(skip_restore, "plain")) {
+		/*
+		 * The handed-over entry must be replaced, not kept: DMA through
+		 * an IOVA that only the new domain maps proves it.
+		 */
+		edu_info("%s: not restoring: attaching an ordinary domain instead",
+			 pci_name(pdev));
+		edu_test_plain(edu, false);
+		return 0;
+	} else if (!strcmp(skip_restore, "fresh")) {
+		err = -ECANCELED;
+	} else {
 		err = edu_restore_persistent(edu);
-	if (err && err != -ENOENT && strcmp(mode, "setup"))
+	}
+	if (err && err != -ENOENT && err != -ECANCELED && strcmp(mode, "setup"))
 		edu_check_blocked(edu, err);
 	if (err && strcmp(mode, "setup")) {
 		if (err == -ENOENT)
 			edu_info("%s: no domain handed over (-ENOENT): setting up afresh",
 				 pci_name(pdev));
+		else if (err == -ECANCELED)
+			edu_info("%s: not restoring: setting up afresh", pci_name(pdev));
 		else
 			edu_info("%s: restore failed (%d): setting up afresh",
 				 pci_name(pdev), err);
-		/* A blocked device has bus mastering off. */
-		pci_set_master(pdev);
 		edu_state->nr_maps = 0;
 		edu->domain = iommu_persist_domain_alloc(&pdev->dev, EDU_DOMAIN_NAME);
 		err = PTR_ERR_OR_ZERO(edu->domain);
+		/* A blocked device has bus mastering off: on again, new domain. */
+		if (!err)
+			pci_set_master(pdev);
 		while (!err && edu_state->nr_maps <= EDU_BUF_FIXED)
 			err = edu_map_new(edu);
 		if (!err) {
