@@ -57,6 +57,7 @@
 #include <linux/pci.h>
 #include <linux/pmpool.h>
 #include <linux/reboot.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 
 #include "iommu-pages.h"
@@ -975,11 +976,13 @@ EXPORT_SYMBOL_GPL(iommu_persist_register_driver);
  * the tree another version, "did" changes the first device's domain ID,
  * "dup-did" adds a second device of the same unit with the first one's
  * domain ID, "root-unpreserved" unpreserves the unit's root table (the
- * hardware keeps using it).
+ * hardware keeps using it), "other-unit" adds a device of a second IOMMU
+ * unit (QEMU emulates one: the state of a unit this machine does not have).
  */
 static int iommu_persist_test_damage(void *fdt, const char *what)
 {
 	struct iommu_persist_domain *pd;
+	bool other;
 	int node;
 
 	pd = list_first_entry_or_null(&iommu_persist_domains,
@@ -990,18 +993,20 @@ static int iommu_persist_test_damage(void *fdt, const char *what)
 		kho_unpreserve_folio(virt_to_folio(phys_to_virt(pd->st.root)));
 		return 0;
 	}
-	if (strcmp(what, "dup-did"))
+	if (strcmp(what, "dup-did") && strcmp(what, "other-unit"))
 		return -EINVAL;
+	other = !strcmp(what, "other-unit");
 	if (fdt_open_into(fdt, fdt, IOMMU_PERSIST_FDT_SIZE))
 		return -EIO;
-	node = fdt_add_subnode(fdt, 0, "dev@ffff");
+	node = fdt_add_subnode(fdt, 0, other ? "dev@fe00" : "dev@ffff");
 	if (node < 0 ||
-	    fdt_setprop_string(fdt, node, IOMMU_PERSIST_ABI_PROP_NAME, "dup-did") ||
+	    fdt_setprop_string(fdt, node, IOMMU_PERSIST_ABI_PROP_NAME, what) ||
 	    fdt_setprop_string(fdt, node, IOMMU_PERSIST_ABI_PROP_DRIVER,
 			       iommu_persist_drv->name) ||
 	    fdt_setprop_u32(fdt, node, IOMMU_PERSIST_ABI_PROP_SBDF,
-			    (pd->st.sbdf & ~0xffU) | 0xff) ||
-	    fdt_setprop_u64(fdt, node, IOMMU_PERSIST_ABI_PROP_UNIT, pd->st.unit) ||
+			    other ? 0xfe00 : (pd->st.sbdf & ~0xffU) | 0xff) ||
+	    fdt_setprop_u64(fdt, node, IOMMU_PERSIST_ABI_PROP_UNIT,
+			    other ? pd->st.unit - SZ_64K : pd->st.unit) ||
 	    fdt_setprop_u32(fdt, node, IOMMU_PERSIST_ABI_PROP_DID, pd->st.did) ||
 	    fdt_setprop_u64(fdt, node, IOMMU_PERSIST_ABI_PROP_TOP, pd->st.top) ||
 	    fdt_setprop_u32(fdt, node, IOMMU_PERSIST_ABI_PROP_FORMAT, pd->st.format) ||
@@ -1055,16 +1060,43 @@ static const struct file_operations iommu_persist_corrupt_fops = {
 	.write = iommu_persist_corrupt_write,
 };
 
-static void iommu_persist_debugfs_init(void)
+static void iommu_persist_debugfs_hooks(struct dentry *dir)
 {
-	struct dentry *dir = debugfs_create_dir("iommu-persist", NULL);
-
 	debugfs_create_file("corrupt", 0200, dir, NULL,
 			    &iommu_persist_corrupt_fops);
 }
 #else
-static void iommu_persist_debugfs_init(void) { }
+static void iommu_persist_debugfs_hooks(struct dentry *dir) { }
 #endif
+
+/*
+ * /sys/kernel/debug/iommu-persist/incoming: the devices handed over by the
+ * previous kernel and not yet restored, refused or abandoned, one per line:
+ * "<name> <sbdf> <unit> <did> pinned|unpinned".
+ */
+static int iommu_persist_incoming_show(struct seq_file *m, void *v)
+{
+	struct iommu_persist_incoming *in;
+
+	guard(mutex)(&iommu_persist_in_mutex);
+	list_for_each_entry(in, &iommu_persist_incoming_devs, list)
+		seq_printf(m, "%s %04x:%02x:%02x.%u %#llx %u %s\n", in->name,
+			   in->st.sbdf >> 16, PCI_BUS_NUM(in->st.sbdf),
+			   PCI_SLOT(in->st.sbdf & 0xff), PCI_FUNC(in->st.sbdf & 0xff),
+			   in->st.unit, in->st.did,
+			   in->pinned ? "pinned" : "unpinned");
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(iommu_persist_incoming);
+
+static void iommu_persist_debugfs_init(void)
+{
+	struct dentry *dir = debugfs_create_dir("iommu-persist", NULL);
+
+	debugfs_create_file("incoming", 0400, dir, NULL,
+			    &iommu_persist_incoming_fops);
+	iommu_persist_debugfs_hooks(dir);
+}
 
 /*
  * At the start of a kexec (or any reboot): the tree is never rewritten
