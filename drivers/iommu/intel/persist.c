@@ -187,27 +187,40 @@ intel_persist_domain_restore(struct device *dev, struct iommu_persist_domain *pd
 	return domain;
 }
 
+/* Bus mastering off, and a bounded wait for what the device has in flight. */
+static void intel_persist_stop_master(struct pci_dev *pdev)
+{
+	pci_clear_master(pdev);
+	if (!pci_wait_for_pending_transaction(pdev))
+		pci_warn(pdev, "persist: transactions still pending after the wait\n");
+}
+
 /*
  * Tear down the context entry of @sid if it still translates with @did:
- * non-present first, then the context cache and the IOTLB of @did
- * invalidated (waited for: register-based and queued invalidation both
+ * non-present first; then, if @stop, that device's bus mastering off and
+ * its outstanding transactions drained; then the context cache and the
+ * IOTLB of @did invalidated (register-based and queued invalidation both
  * complete before returning), then the entry cleared.  As
  * copied_context_tear_down() does for a kdump kernel's copied entries.
  */
 static void intel_persist_entry_tear_down(struct intel_iommu *iommu, u16 sid,
-					  u16 did)
+					  u16 did, struct pci_dev *stop)
 {
 	struct context_entry *ce;
+	bool present;
 
 	spin_lock(&iommu->lock);
 	ce = intel_persist_context(iommu, sid);
-	if (!ce || !context_present(ce) || context_domain_id(ce) != did) {
-		spin_unlock(&iommu->lock);
-		return;
+	present = ce && context_present(ce) && context_domain_id(ce) == did;
+	if (present) {
+		context_clear_present(ce);
+		__iommu_flush_cache(iommu, ce, sizeof(*ce));
 	}
-	context_clear_present(ce);
-	__iommu_flush_cache(iommu, ce, sizeof(*ce));
 	spin_unlock(&iommu->lock);
+	if (stop)
+		intel_persist_stop_master(stop);
+	if (!present)
+		return;
 	iommu->flush.flush_context(iommu, did, sid, DMA_CCMD_MASK_NOBIT,
 				   DMA_CCMD_DEVICE_INVL);
 	iommu->flush.flush_iotlb(iommu, did, 0, 0, DMA_TLB_DSI_FLUSH);
@@ -217,44 +230,15 @@ static void intel_persist_entry_tear_down(struct intel_iommu *iommu, u16 sid,
 	spin_unlock(&iommu->lock);
 }
 
-/* Bus mastering off, and a bounded wait for what the device has in flight. */
-static void intel_persist_stop_master(struct pci_dev *pdev)
-{
-	pci_clear_master(pdev);
-	if (!pci_wait_for_pending_transaction(pdev))
-		pci_warn(pdev, "persist: transactions still pending after the wait\n");
-}
-
+/* Block: new requests fault, then drain, then invalidate and clear. */
 static void intel_persist_dev_block(struct device *dev,
 				    const struct iommu_persist_dev_state *st)
 {
 	struct device_domain_info *info = dev_iommu_priv_get(dev);
-	struct intel_iommu *iommu = info->iommu;
-	struct intel_persist_unit *unit = intel_persist_unit(iommu, false);
+	struct intel_persist_unit *unit = intel_persist_unit(info->iommu, false);
 	u16 sid = PCI_DEVID(info->bus, info->devfn);
 
-	/* Non-present: new requests fault instead of walking the tables. */
-	spin_lock(&iommu->lock);
-	if (intel_persist_context_matches(intel_persist_context(iommu, sid), st)) {
-		struct context_entry *ce = intel_persist_context(iommu, sid);
-
-		context_clear_present(ce);
-		__iommu_flush_cache(iommu, ce, sizeof(*ce));
-	}
-	spin_unlock(&iommu->lock);
-	/* Drain what the device has in flight, then invalidate and clear. */
-	intel_persist_stop_master(to_pci_dev(dev));
-	iommu->flush.flush_context(iommu, st->did, sid, DMA_CCMD_MASK_NOBIT,
-				   DMA_CCMD_DEVICE_INVL);
-	iommu->flush.flush_iotlb(iommu, st->did, 0, 0, DMA_TLB_DSI_FLUSH);
-	spin_lock(&iommu->lock);
-	if (intel_persist_context(iommu, sid) &&
-	    context_domain_id(intel_persist_context(iommu, sid)) == st->did) {
-		context_clear_entry(intel_persist_context(iommu, sid));
-		__iommu_flush_cache(iommu, intel_persist_context(iommu, sid),
-				    sizeof(struct context_entry));
-	}
-	spin_unlock(&iommu->lock);
+	intel_persist_entry_tear_down(info->iommu, sid, st->did, to_pci_dev(dev));
 	if (unit)
 		clear_bit(sid, unit->adopted);
 }
@@ -291,7 +275,7 @@ void intel_persist_dev_abandon(struct device *dev)
 		did = context_domain_id(ce);
 	spin_unlock(&info->iommu->lock);
 	if (did)
-		intel_persist_entry_tear_down(info->iommu, sid, did);
+		intel_persist_entry_tear_down(info->iommu, sid, did, NULL);
 	iommu_persist_abandoned(info->segment << 16 | sid);
 }
 
@@ -451,6 +435,21 @@ static void intel_persist_block_dma(struct intel_iommu *iommu)
 	}
 }
 
+/*
+ * A refusal, reported by intel_persist_release() once translation is off
+ * (the devices were blocked and drained by the caller).
+ */
+static void intel_persist_refuse_later(struct intel_iommu *iommu,
+				       const char *reason)
+{
+	struct intel_persist_unit *unit = intel_persist_unit(iommu, true);
+
+	if (unit)
+		unit->refused = reason;
+	else	/* no memory to remember it: translation is off just after */
+		iommu_persist_refuse(iommu->reg_phys, reason);
+}
+
 /* Is the bus of @st[@i] also the bus of an earlier entry? */
 static bool intel_persist_bus_seen(const struct iommu_persist_dev_state *st,
 				   int i)
@@ -562,11 +561,7 @@ bool intel_persist_adopt(struct intel_iommu *iommu)
 		 * only then intel_persist_release() lets the tables go.
 		 */
 		intel_persist_block_dma(iommu);
-		unit = intel_persist_unit(iommu, true);
-		if (unit)
-			unit->refused = reason;
-		else
-			iommu_persist_refuse(iommu->reg_phys, reason);
+		intel_persist_refuse_later(iommu, reason);
 		kfree(st);
 		return false;
 	}
@@ -622,7 +617,6 @@ void intel_persist_block_all(void)
 {
 	struct iommu_persist_dev_state st;
 	struct dmar_drhd_unit *drhd;
-	struct intel_persist_unit *unit;
 	struct intel_iommu *iommu;
 
 	for_each_iommu(iommu, drhd) {
@@ -630,11 +624,7 @@ void intel_persist_block_all(void)
 		    iommu_persist_incoming(iommu->reg_phys, &st, 1) == -ENOENT)
 			continue;
 		intel_persist_block_dma(iommu);
-		unit = intel_persist_unit(iommu, true);
-		if (unit)
-			unit->refused = "this kernel does not use the IOMMU";
-		else
-			iommu_persist_refuse(iommu->reg_phys, "this kernel does not use the IOMMU");
+		intel_persist_refuse_later(iommu, "this kernel does not use the IOMMU");
 	}
 }
 
