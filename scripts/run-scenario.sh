@@ -8,6 +8,8 @@
 #            asks for the full number of repetitions where CI runs fewer:
 #              BOOTS=N          boots expected (boot N must print its "end")
 #              TIMEOUT=S        wall-clock limit for the whole QEMU run
+#              SILENCE=S        a console quiet this long is a hang (default
+#                               60 s, 150 s on the debug kernel)
 #              MEM=1G SMP=2     guest size
 #              ALONE=1          run-tests.sh runs no other guest beside it
 #                               (a scenario whose timing depends on the host)
@@ -25,6 +27,8 @@
 #                               without it, e.g. the plain kernel of make
 #                               test-fast for the debug-kernel scenarios
 #              EXPECT_FAIL=1    runner self-test: the run itself must be judged FAIL
+#              EXPECT_WHY=re    ... and for a reason matching this regex
+#                               (EXPECT then lists what the runner must log)
 #   boot1, boot2, ...  shell fragments sourced by /init in that boot
 #   any other files   copied to /scenario/ in the guest
 # The verdict comes from "PMTEST: PASS|FAIL" lines printed by the guest, the
@@ -37,8 +41,8 @@ name=$(basename "$sdir")
 logdir=$top/build/logs; mkdir -p "$logdir"
 log=$logdir/$name.log
 
-NEEDS_CONFIG="" ALONE=0 BOOTS=1 TIMEOUT=120 TIMEOUT_FIXED=0 MEM=1G SMP=2 QEMU_EXTRA="" CMDLINE_EXTRA="" KUNIT=0 EXPECT_FAIL=0
-STOCK_KERNEL=0 KEXEC_TOOLS=0
+NEEDS_CONFIG="" ALONE=0 BOOTS=1 TIMEOUT=120 SILENCE=0 TIMEOUT_FIXED=0 MEM=1G SMP=2 QEMU_EXTRA="" CMDLINE_EXTRA="" KUNIT=0 EXPECT_FAIL=0
+STOCK_KERNEL=0 KEXEC_TOOLS=0 EXPECT_WHY=""
 EXPECT=() REJECT=() ALLOW=()
 # shellcheck disable=SC1091
 . "$sdir/conf"
@@ -47,10 +51,12 @@ if [ -n "${NEEDS_CONFIG:-}" ] && ! grep -q "^$NEEDS_CONFIG=[ym]" "$obj/.config";
 	echo "SKIP scenario:$name 0s needs $NEEDS_CONFIG" >> "$results"
 	exit 0
 fi
+[ "$SILENCE" -gt 0 ] || SILENCE=60
 # A debug kernel (KASAN, lockdep, kmemleak) boots several times slower
 # under TCG, and KASAN's shadow must fit next to KHO's scratch areas.
 if grep -q '^CONFIG_KASAN=y' "$obj/.config" && [ "${TIMEOUT_FIXED:-0}" != 1 ]; then
 	TIMEOUT=$((TIMEOUT * ${PMTEST_DEBUG_SLOWDOWN:-5}))
+	SILENCE=$((SILENCE * 5 / 2))
 	case $MEM in 1G|2G) MEM=3G ;; esac
 	# KHO sizes its scratch areas at 200% of the early reservations, which
 	# KASAN inflates past the guest's memory; the next kernel's early
@@ -64,6 +70,7 @@ fi
 # guest shares the host's caches, memory bandwidth and QEMU's own threads.
 if [ "${PMTEST_JOBS:-1}" -gt 1 ] && [ "$ALONE" != 1 ] && [ "${TIMEOUT_FIXED:-0}" != 1 ]; then
 	TIMEOUT=$((TIMEOUT * 3 / 2))
+	SILENCE=$((SILENCE * 3 / 2))
 fi
 
 # ---- initramfs -----------------------------------------------------------
@@ -125,13 +132,43 @@ accel=${PMTEST_ACCEL:-tcg}
 if [ "$accel" = kvm ]; then accel_args=(-accel kvm -cpu host); else accel_args=(-accel tcg -cpu "${PMTEST_TCG_CPU:-max,la57=off}"); fi
 # shellcheck disable=SC2206
 extra=($QEMU_EXTRA)
+# The HMP monitor listens on a socket so that a guest that goes silent can be
+# looked at before it is killed (scripts/hang-report.py).
+mon=$top/build/initramfs/$name.mon
+rm -f "$mon"
 start=$(date +%s)
 set +e
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 "${accel_args[@]}" -M q35 -smp "$SMP" -m "$MEM" \
-	-display none -monitor none -serial stdio -no-reboot \
+	-display none -monitor "unix:$mon,server=on,wait=off" -serial stdio -no-reboot \
 	-kernel "$obj/arch/x86/boot/bzImage" -initrd "$initrd" \
-	-append "$cmdline pmtest.boot=1" "${extra[@]}" < /dev/null > "$log" 2>&1
+	-append "$cmdline pmtest.boot=1" "${extra[@]}" < /dev/null > "$log" 2>&1 &
+qpid=$!
+# Silence watchdog: a guest whose console says nothing for SILENCE seconds is
+# hung (the longest quiet stretch seen in a passing debug-kernel log is 29 s,
+# a kexec_file_load hashing the image).  Where its vCPUs are goes into the
+# log, then it is killed: a hang costs SILENCE, not TIMEOUT.
+silent=0 size=-1 quiet_since=$start
+while kill -0 "$qpid" 2>/dev/null; do
+	sleep 2
+	now=$(date +%s) cur=$(stat -c %s "$log" 2>/dev/null || echo 0)
+	if [ "$cur" != "$size" ]; then
+		size=$cur quiet_since=$now
+	elif [ $((now - quiet_since)) -ge "$SILENCE" ]; then
+		silent=$((now - quiet_since))
+		{
+			echo "==== runner: guest silent for ${silent}s; vCPU state follows ===="
+			"$top/scripts/hang-report.py" "$mon" "$obj/vmlinux" 2>&1
+			echo "==== runner: end of vCPU state ===="
+		} >> "$log"
+		# QEMU, not timeout(1), and by SIGTERM, on which QEMU exits
+		# cleanly (timeout re-raises a fatal signal on itself).
+		pkill -TERM -P "$qpid" 2>/dev/null || kill -KILL "$qpid" 2>/dev/null
+		break
+	fi
+done
+wait "$qpid"
 rc=$?
+rm -f "$mon"
 set -e
 secs=$(( $(date +%s) - start ))
 
@@ -142,7 +179,9 @@ filtered=$clean
 for re in "${ALLOW[@]}"; do filtered=$(grep -Ev -- "$re" <<<"$filtered" || true); done
 reject=('Kernel panic' 'BUG:' 'Oops' 'WARNING:' 'general protection fault'
 	'KASAN' 'UBSAN' 'Call Trace' 'PMTEST: FAIL' "${REJECT[@]}")
-if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+if [ "$silent" -gt 0 ]; then
+	why="guest hung: console silent for ${silent}s (vCPU state at the end of the log)"
+elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 	why="timed out after ${TIMEOUT}s"
 fi
 for re in "${reject[@]}"; do
@@ -189,9 +228,17 @@ fi
 
 if [ -n "$why" ]; then verdict=FAIL; else verdict=PASS; fi
 if [ "$EXPECT_FAIL" = 1 ]; then
-	if [ "$verdict" = FAIL ]; then
+	if [ "$verdict" = FAIL ] && [ -n "$EXPECT_WHY" ] && ! grep -Eq -- "$EXPECT_WHY" <<<"$why"; then
+		verdict=FAIL why="runner judged it FAIL for the wrong reason: $why"
+	elif [ "$verdict" = FAIL ]; then
 		echo "  (runner self-test: judged FAIL as it must be: $why)"
 		verdict=PASS why=""
+		# The EXPECT lines are what the runner itself must have logged.
+		for re in "${EXPECT[@]}"; do
+			if [ -z "$why" ] && ! grep -Eq -- "$re" <<<"$clean"; then
+				verdict=FAIL why="runner self-test: log lacks $re"
+			fi
+		done
 	else
 		verdict=FAIL why="runner judged a broken scenario PASS"
 	fi
