@@ -3,16 +3,20 @@
 # and print the time to /init, the slowest initcalls and the kexec steps of
 # one KHO kexec (make boot-profile: the debug kernel).
 #
-# Usage: boot-profile.sh <kernel-objdir>
+# Usage: [PROFILE_QEMU_EXTRA=..] [PROFILE_CMDLINE=..] [PROFILE_SMP=N]
+#        boot-profile.sh <kernel-objdir>
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 obj=$(cd "$1" && pwd)
 s=$top/build/boot-profile
 rm -rf "$s"; mkdir -p "$s"
-cat > "$s/conf" <<'EOF'
+# PROFILE_QEMU_EXTRA, PROFILE_CMDLINE and PROFILE_SMP try a variant.
+cat > "$s/conf" <<EOF
 BOOTS=2
 TIMEOUT=240
-CMDLINE_EXTRA="initcall_debug ignore_loglevel"
+SMP=${PROFILE_SMP:-2}
+QEMU_EXTRA="${PROFILE_QEMU_EXTRA:-}"
+CMDLINE_EXTRA="initcall_debug ignore_loglevel ${PROFILE_CMDLINE:-}"
 EOF
 echo 'kexec_next' > "$s/boot1"
 echo 'pass "booted twice"' > "$s/boot2"

@@ -54,6 +54,21 @@ def kernel_symbols(vmlinux):
     return addrs, names, int(idt.group(1), 16) if idt else 0, bounds
 
 
+def kaslr_offset(mon, cpu, regs, gate0_link):
+    """KASLR offset: where IDT gate 0 points, less asm_exc_divide_error."""
+    idt = re.search(r"^IDT=\s*([0-9a-f]+)", regs, re.M)
+    if not idt or not gate0_link:
+        return 0
+    mon.cmd("cpu " + cpu)
+    gate = [int(w, 16) for w in re.findall(
+        r"0x([0-9a-f]{16})", mon.cmd("x/2gx 0x" + idt.group(1)))]
+    if len(gate) != 2:
+        return 0
+    handler = ((gate[0] & 0xffff) | ((gate[0] >> 32) & 0xffff0000) |
+               ((gate[1] & 0xffffffff) << 32))
+    return handler - gate0_link
+
+
 def main():
     sock_path, vmlinux = sys.argv[1], sys.argv[2]
     try:
@@ -75,16 +90,7 @@ def main():
         def reg(name):
             m = re.search(r"\b" + name + r"\s*=\s*([0-9a-f]+)", block)
             return int(m.group(1), 16) if m else 0
-        idt = re.search(r"^IDT=\s*([0-9a-f]+)", block, re.M)
-        off = 0
-        if idt and idt_link:
-            mon.cmd("cpu " + cpu)
-            gate = [int(w, 16) for w in re.findall(
-                r"0x([0-9a-f]{16})", mon.cmd("x/2gx 0x" + idt.group(1)))]
-            if len(gate) == 2:
-                handler = ((gate[0] & 0xffff) | ((gate[0] >> 32) & 0xffff0000) |
-                           ((gate[1] & 0xffffffff) << 32))
-                off = handler - idt_link
+        off = kaslr_offset(mon, cpu, block, idt_link)
         rip, rsp = reg("RIP"), reg("RSP")
         hlt = re.search(r"HLT=(\d)", block)
         print("vCPU %s: %s, RIP %s (KASLR offset 0x%x)" %
