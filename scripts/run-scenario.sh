@@ -177,33 +177,16 @@ set -e
 secs=$(( $(date +%s) - start ))
 
 # ---- verdict --------------------------------------------------------------
+# shellcheck disable=SC1091
+. "$top/scripts/judge.sh"
 why=""
 clean=$(sed -e 's/\r$//' "$log")
-filtered=$clean
-for re in "${ALLOW[@]}"; do filtered=$(grep -Ev -- "$re" <<<"$filtered" || true); done
-reject=('Kernel panic' 'BUG:' 'Oops' 'WARNING:' 'general protection fault'
-	'KASAN' 'UBSAN' 'Call Trace' 'PMTEST: FAIL' "${REJECT[@]}")
 if [ "$silent" -gt 0 ]; then
 	why="guest hung: console silent for ${silent}s (vCPU state at the end of the log)"
 elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
 	why="timed out after ${TIMEOUT}s"
 fi
-for re in "${reject[@]}"; do
-	if [ -z "$why" ] && grep -Eq -- "$re" <<<"$filtered"; then
-		why="log has '$(grep -Em1 -- "$re" <<<"$filtered" | cut -c1-120)'"
-	fi
-done
-if [ -z "$why" ] && ! grep -q "PMTEST: boot $BOOTS end" <<<"$clean"; then
-	why="boot $BOOTS never finished (qemu rc $rc)"
-fi
-for re in "${EXPECT[@]}"; do
-	if [ -z "$why" ] && ! grep -Eq -- "$re" <<<"$clean"; then
-		why="expected line missing: $re"
-	fi
-done
-if [ -z "$why" ] && ! grep -q 'PMTEST: PASS' <<<"$clean"; then
-	why="no PASS line"
-fi
+[ -n "$why" ] || why=$(judge "$clean" "PMTEST: boot $BOOTS end" "boot $BOOTS never finished (qemu rc $rc)")
 
 # KUnit: one result row per test case (KTAP parsed from the serial log).
 if [ "$KUNIT" = 1 ]; then

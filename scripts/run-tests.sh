@@ -10,6 +10,10 @@
 # whose verdict depends on timing (QEMU's virtual clock follows host time
 # under TCG, so a loaded host moves when an edu DMA lands).
 #
+# Two-boot scenarios listed in a chain (tests/chains/<name>) run as one guest
+# of n+1 boots (scripts/run-chain.sh) when two or more of them are selected;
+# each keeps its own log, result row and verdict.
+#
 # Scenarios start longest first (their last times on this machine, kept in
 # $HOME/.cache/pmpool/scenario-times; their TIMEOUT when never run), so that
 # a long one does not start last.  Each writes its own log, output and result
@@ -66,10 +70,34 @@ if [ "$need_stock" = 1 ]; then
 	"$top/scripts/fetch-stock-kernel.sh" "$top/build/stock" >/dev/null || exit 1
 fi
 
-# Queue: the scenarios that take every slot first (they would otherwise wait
+# Chains (tests/chains/<name>, scripts/run-chain.sh): the selected members
+# of a chain, when there are two or more, run as one job of n+1 boots
+# instead of n jobs of two; each keeps its own result row and log.
+declare -A chained=()	# member -> its chain's job
+units=()
+for c in "$top"/tests/chains/*; do
+	[ -f "$c" ] || continue
+	sel=()
+	for m in $(sed -e 's/#.*//' "$c"); do
+		for s in "${scen[@]}"; do [ "$(basename "$s")" = "$m" ] && sel+=("$m"); done
+	done
+	[ ${#sel[@]} -ge 2 ] || continue
+	u="chain:$c:$(IFS=,; echo "${sel[*]}")"
+	e=0
+	for m in "${sel[@]}"; do chained[$m]=$u; e=$((e + est[$m])); done
+	un=chain:$(basename "$c")
+	cpus[$un]=1 est[$un]=$e
+	units+=("$u")
+done
+for s in "${scen[@]}"; do
+	[ -n "${chained[$(basename "$s")]:-}" ] || units+=("$s")
+done
+
+# Queue: the jobs that take every slot first (they would otherwise wait
 # for a moment when nothing runs), then the rest, each group longest first.
-mapfile -t queue < <(for s in "${scen[@]}"; do
-	n=$(basename "$s")
+unit_name() { case $1 in chain:*) n=${1#chain:}; n=${n%%:*}; echo "chain:$(basename "$n")" ;; *) basename "$1" ;; esac; }
+mapfile -t queue < <(for s in "${units[@]}"; do
+	n=$(unit_name "$s")
 	printf '%d %d %s\n' "$(( cpus[$n] >= jobs ))" "${est[$n]}" "$s"
 done | sort -k1,1nr -k2,2nr | cut -d' ' -f3-)
 
@@ -101,9 +129,16 @@ qi=0
 while [ $qi -lt ${#queue[@]} ] || [ ${#running[@]} -gt 0 ] || [ $static = 1 ]; do
 	# Start the first queued scenarios that fit in the free slots.
 	while [ $qi -lt ${#queue[@]} ]; do
-		s=${queue[$qi]}; n=$(basename "$s")
+		s=${queue[$qi]}; n=$(unit_name "$s")
 		[ "${cpus[$n]}" -le "$free" ] || break
-		"$top/scripts/run-scenario.sh" "$s" "$obj" "$parts/$n" > "$logs/$n.out" 2>&1 &
+		case $s in
+		chain:*)
+			c=${s#chain:}; ms=${c#*:}; c=${c%%:*}
+			# shellcheck disable=SC2086
+			"$top/scripts/run-chain.sh" "$c" "$obj" "$parts" ${ms//,/ } > "$logs/$n.out" 2>&1 & ;;
+		*)
+			"$top/scripts/run-scenario.sh" "$s" "$obj" "$parts/$n" > "$logs/$n.out" 2>&1 & ;;
+		esac
 		running[$!]=$n; slots[$!]=${cpus[$n]}; free=$((free - cpus[$n]))
 		qi=$((qi + 1))
 	done

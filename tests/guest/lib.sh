@@ -103,6 +103,7 @@ edu() { load_module iommu_persist_edu "$@"; }
 # backtrace involves pmpool or iommu-persist (run at the end of a scenario).
 leakcheck() {
 	local k=/sys/kernel/debug/kmemleak ours n
+	[ -z "${PMTEST_LEAKCHECKED:-}" ] || return 0
 	[ -w $k ] || return 0
 	echo scan > $k 2>/dev/null || return 0
 	n=$(grep -c '^unreferenced object' $k)
@@ -113,4 +114,21 @@ leakcheck() {
 	else
 		info "kmemleak: $n suspected leak(s), none in pmpool/iommu-persist"
 	fi
+}
+
+# case_begin NAME / case_end NAME: the bounds of one scenario's part of a
+# chain (scripts/run-chain.sh), which judges each part on its own.  A part
+# ends as a scenario does: its modules unloaded (the sample's pools
+# destroyed, so that the next part creates them afresh under the same
+# names) and a kmemleak scan, then the marker.
+case_begin() { echo "PMTEST: case $1 begin"; }
+case_end() {
+	local m
+	for m in $(awk '{ print $1 }' /proc/modules); do
+		rmmod "$m" || fail "case $1: rmmod $m"
+	done
+	PMTEST_LEAKCHECKED=""
+	leakcheck
+	PMTEST_LEAKCHECKED=1
+	echo "PMTEST: case $1 end"
 }
