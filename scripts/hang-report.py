@@ -7,7 +7,9 @@ The runner calls it on a guest whose console went quiet, before killing it.
 For each vCPU it prints whether it is halted, its RIP as a kernel symbol,
 the kernel text addresses found in the top of its stack (a crude backtrace:
 some are stale) and its local APIC (timer, pending interrupts).  The KASLR offset comes from the IDT: its gate 0 points at
-asm_exc_divide_error.  If the monitor does not answer, QEMU itself is stuck.
+asm_exc_divide_error.  If the monitor does not answer, QEMU itself is stuck
+(or another client, such as pc-profile.py, holds the monitor: it serves one
+at a time).
 """
 import bisect
 import re
@@ -69,6 +71,34 @@ def kaslr_offset(mon, cpu, regs, gate0_link):
     return handler - gate0_link
 
 
+def report_cpu(mon, cpu, block, syms):
+    """One vCPU: halted or not, RIP, text on its stack, local APIC."""
+    addrs, names, idt_link, stext, etext = syms
+
+    def sym(a):
+        i = bisect.bisect_right(addrs, a) - 1
+        return "%s+0x%x" % (names[i], a - addrs[i]) if i >= 0 else hex(a)
+
+    def reg(name):
+        m = re.search(r"\b" + name + r"\s*=\s*([0-9a-f]+)", block)
+        return int(m.group(1), 16) if m else 0
+
+    off = kaslr_offset(mon, cpu, block, idt_link)
+    rip, rsp = reg("RIP"), reg("RSP")
+    hlt = re.search(r"HLT=(\d)", block)
+    print("vCPU %s: %s, RIP %s (KASLR offset 0x%x)" %
+          (cpu, "halted" if hlt and hlt.group(1) == "1" else "running",
+           sym(rip - off), off & 0xffffffffffffffff))
+    mon.cmd("cpu " + cpu)
+    words = re.findall(r"0x([0-9a-f]{16})", mon.cmd("x/96gx 0x%x" % rsp))
+    trail = [sym(w - off) for w in map(lambda x: int(x, 16), words)
+             if stext <= w - off < etext]
+    print("  text addresses on its stack: " + (", ".join(trail) or "none"))
+    # Its local APIC: a halted vCPU whose timer is masked or never
+    # fires (no tick, so no hung-task report either) shows it here.
+    print("  " + mon.cmd("info lapic").replace("\n", "\n  "))
+
+
 def main():
     sock_path, vmlinux = sys.argv[1], sys.argv[2]
     try:
@@ -80,30 +110,12 @@ def main():
         return 1
     print(regs)
     addrs, names, idt_link, (stext, etext) = kernel_symbols(vmlinux)
-
-    def sym(a):
-        i = bisect.bisect_right(addrs, a) - 1
-        return "%s+0x%x" % (names[i], a - addrs[i]) if i >= 0 else hex(a)
-
     blocks = re.split(r"^CPU#", regs, flags=re.M)[1:]
     for cpu, block in zip(cpus, blocks):
-        def reg(name):
-            m = re.search(r"\b" + name + r"\s*=\s*([0-9a-f]+)", block)
-            return int(m.group(1), 16) if m else 0
-        off = kaslr_offset(mon, cpu, block, idt_link)
-        rip, rsp = reg("RIP"), reg("RSP")
-        hlt = re.search(r"HLT=(\d)", block)
-        print("vCPU %s: %s, RIP %s (KASLR offset 0x%x)" %
-              (cpu, "halted" if hlt and hlt.group(1) == "1" else "running",
-               sym(rip - off), off & 0xffffffffffffffff))
-        mon.cmd("cpu " + cpu)
-        words = re.findall(r"0x([0-9a-f]{16})", mon.cmd("x/96gx 0x%x" % rsp))
-        trail = [sym(w - off) for w in map(lambda x: int(x, 16), words)
-                 if stext <= w - off < etext]
-        print("  text addresses on its stack: " + (", ".join(trail) or "none"))
-        # Its local APIC: a halted vCPU whose timer is masked or never
-        # fires (no tick, so no hung-task report either) shows it here.
-        print("  " + mon.cmd("info lapic").replace("\n", "\n  "))
+        try:
+            report_cpu(mon, cpu, block, (addrs, names, idt_link, stext, etext))
+        except OSError as e:
+            print("vCPU %s: the monitor stopped answering (%s)" % (cpu, e))
     return 0
 
 

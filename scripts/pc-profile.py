@@ -9,7 +9,7 @@ counting only samples between <from> and <to> seconds after the start.
 Under TCG no perf is available in the guest; this is how the kexec_file_load
 time was found to be in the AVX2 SHA-256.  The sampling itself slows the
 guest by about a fifth, so read ratios, not absolute times.  Start it as the
-guest starts (the runner's socket is build/initramfs/<scenario>.mon); one
+guest starts (the runner's socket is /tmp/pmtest-<uid>-<scenario>.mon); one
 boot only, as a kexec changes the KASLR offset.
 """
 import bisect

@@ -9,17 +9,18 @@
 # costs two boots; chained, boot k+1 runs member k's boot 2 and then member
 # k+1's boot 1, so n members take n+1 boots.  Each member's part of the
 # chain goes from "PMTEST: case <name> begin" (guest, before its boot 1) to
-# "PMTEST: case <name> end" (after its boot 2, its modules unloaded and a
-# kmemleak scan): it includes the kernel log of the boot that received its
-# handover.  That part is judged with the member's own EXPECT, REJECT and
-# ALLOW (scripts/judge.sh), written to build/logs/<name>.log, and gets the
-# member's own result row in <parts-dir>/<name>, with its share of the
-# chain's time.  If the chain stops inside a member (panic, hang), that
+# "PMTEST: case <name> end" (after its boot 2, a kmemleak scan and its
+# modules unloaded): it includes the kernel log of the boot that received its
+# handover.  The parts cover the whole log (see below).  Each is judged with
+# the member's own EXPECT, REJECT and ALLOW (scripts/judge.sh), written to
+# build/logs/<name>.log, and gets the member's own result row in
+# <parts-dir>/<name>, with its share of the chain's time.  If the chain stops inside a member (panic, hang), that
 # member fails with the reason and every member after it runs alone
 # (run-scenario.sh), so that each verdict is still its own.
 #
 # Members must have BOOTS=2, no files but conf, boot1 and boot2, and the
-# same guest (MEM, SMP, QEMU_EXTRA, CMDLINE_EXTRA, NEEDS_CONFIG); no KUNIT,
+# same guest (MEM, SMP, QEMU_EXTRA, CMDLINE_EXTRA, NEEDS_CONFIG, SILENCE,
+# TIMEOUT_FIXED); no KUNIT,
 # STOCK_KERNEL, KEXEC_TOOLS, ALONE or EXPECT_FAIL.  A chain with no member
 # named on the command line runs them all.
 set -euo pipefail
@@ -27,6 +28,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 chainf=$1; obj=$(cd "$2" && pwd); parts=$3; shift 3
 chain=$(basename "$chainf")
 logdir=$top/build/logs; mkdir -p "$logdir" "$parts"
+# Where the members are (the runner's own test puts its members elsewhere).
+sdir=${PMTEST_SCENARIOS:-$top/tests/scenarios}
 if [ $# -gt 0 ]; then
 	members=("$@")
 else
@@ -37,18 +40,20 @@ shape() {	# the variables that must be equal across members
 	(
 		# shellcheck disable=SC2034
 		NEEDS_CONFIG="" ALONE=0 BOOTS=1 MEM=1G SMP=2 QEMU_EXTRA="" CMDLINE_EXTRA=""
+		SILENCE=0 TIMEOUT_FIXED=0
 		KUNIT=0 EXPECT_FAIL=0 STOCK_KERNEL=0 KEXEC_TOOLS=0
 		# shellcheck disable=SC1090,SC1091
 		. "$1/conf"
 		echo "BOOTS=$BOOTS MEM=$MEM SMP=$SMP QEMU_EXTRA='$QEMU_EXTRA'" \
-		     "CMDLINE_EXTRA='$CMDLINE_EXTRA' NEEDS_CONFIG=$NEEDS_CONFIG ALONE=$ALONE" \
+		     "CMDLINE_EXTRA='$CMDLINE_EXTRA' NEEDS_CONFIG=$NEEDS_CONFIG" \
+		     "SILENCE=$SILENCE TIMEOUT_FIXED=$TIMEOUT_FIXED ALONE=$ALONE" \
 		     "KUNIT=$KUNIT EXPECT_FAIL=$EXPECT_FAIL STOCK_KERNEL=$STOCK_KERNEL KEXEC_TOOLS=$KEXEC_TOOLS"
 	)
 }
 want=""
 timeout=0
 for m in "${members[@]}"; do
-	d=$top/tests/scenarios/$m
+	d=$sdir/$m
 	[ -d "$d" ] || { echo "chain $chain: no scenario $m" >&2; exit 2; }
 	got=$(shape "$d")
 	[ -n "$want" ] || want=$got
@@ -69,7 +74,7 @@ n=${#members[@]}
 cdir=$top/build/chains/$chain
 rm -rf "$cdir"; mkdir -p "$cdir/m"
 for m in "${members[@]}"; do
-	cp -a "$top/tests/scenarios/$m" "$cdir/m/$m"
+	cp -a "$sdir/$m" "$cdir/m/$m"
 done
 # Each member takes one boot of the chain, not two: half its TIMEOUT, and
 # one boot more.  (A hang is caught sooner, by the silence watchdog.)
@@ -79,8 +84,8 @@ BOOTS=$((n + 1))
 TIMEOUT=$((timeout / 2 + 120))
 EOF
 # The guest of the first member (all members have the same).
-sed -nE '/^(MEM|SMP|QEMU_EXTRA|CMDLINE_EXTRA|NEEDS_CONFIG)=/p' \
-	"$top/tests/scenarios/${members[0]}/conf" >> "$cdir/conf"
+sed -nE '/^(MEM|SMP|QEMU_EXTRA|CMDLINE_EXTRA|NEEDS_CONFIG|SILENCE|TIMEOUT_FIXED)=/p' \
+	"$sdir/${members[0]}/conf" >> "$cdir/conf"
 for i in $(seq 0 "$n"); do
 	{
 		if [ "$i" -gt 0 ]; then
@@ -97,11 +102,30 @@ done
 set +e
 "$top/scripts/run-scenario.sh" "$cdir" "$obj" "$cdir/results" > "$cdir/out" 2>&1
 set -e
+if grep -q '^SKIP' "$cdir/results" 2>/dev/null; then	# NEEDS_CONFIG not met
+	for m in "${members[@]}"; do
+		sed "s/scenario:$chain /scenario:$m /" "$cdir/results" > "$parts/$m"
+	done
+	cat "$cdir/out"
+	exit 0
+fi
 chain_why=$(sed -nE 's/^(PASS|FAIL) scenario:[^ ]+ [0-9]+s ?//p' "$cdir/results")
 secs=$(sed -nE 's/^[A-Z]+ scenario:[^ ]+ ([0-9]+)s.*/\1/p' "$cdir/results")
-clean=$(sed -e 's/\r$//' "$logdir/$chain.log")
 
 # ---- each member's part ------------------------------------------------------
+# The parts cover the whole log, with no gap: the first starts at its first
+# line (boot 1's kernel log is the first member's, as when it runs alone),
+# each ends with its member's "end" marker, and the last runs to the end of
+# the log (the last boot's end, the power-off).  A line printed late, after
+# its member's end (an RCU callback, a DMAR fault), is judged in the next
+# member's part, never in none.
+i=0
+while IFS= read -r line; do
+	printf '%s\n' "$line" >> "$cdir/part.$i"
+	if [ "$i" -lt $((n - 1)) ] && [[ $line == *"PMTEST: case ${members[i]} end"* ]]; then
+		i=$((i + 1))
+	fi
+done < <(sed -e 's/\r$//' "$logdir/$chain.log")
 # Guest time of a part: the sum of the steps between its kernel timestamps
 # (a step down is a new boot, whose own timestamp counts from zero).
 guest_time() {
@@ -109,37 +133,50 @@ guest_time() {
 		t = substr($0, 2, RLENGTH - 2) + 0
 		if (seen) s += (t >= p) ? t - p : t
 		p = t; seen = 1
-	} END { printf "%d\n", s }'
+	} END { printf "%d\n", s }' "$@"
 }
 declare -A part_t=()
 total=0
-for m in "${members[@]}"; do
-	part=$(awk -v b="PMTEST: case $m begin" -v e="PMTEST: case $m end" '
-		index($0, b) { on = 1 } on { print } on && index($0, e) { exit }' <<<"$clean")
-	printf '%s\n' "$part" > "$logdir/$m.log"
-	part_t[$m]=$(guest_time <<<"$part")
+for i in $(seq 0 $((n - 1))); do
+	m=${members[i]}
+	touch "$cdir/part.$i"
+	cp "$cdir/part.$i" "$logdir/$m.log"
+	part_t[$m]=$(guest_time "$cdir/part.$i")
 	total=$((total + part_t[$m]))
 done
 [ "$total" -gt 0 ] || total=1
 
+# judge_member I: why member I's part fails, with its own conf's EXPECT,
+# REJECT and ALLOW (in a subshell: nothing of one conf reaches the next).
+judge_member() (
+	local m=${members[$1]} endre
+	EXPECT=() REJECT=() ALLOW=()
+	# shellcheck disable=SC1090,SC1091
+	. "$sdir/$m/conf"
+	# shellcheck disable=SC1091
+	. "$top/scripts/judge.sh"
+	endre="PMTEST: case $m end"
+	# The last part also holds the chain's last boot's end.
+	if [ "$1" = $((n - 1)) ] && grep -qF "$endre" "$cdir/part.$1" &&
+	   ! grep -q "PMTEST: boot $((n + 1)) end" "$cdir/part.$1"; then
+		echo "the chain's last boot never finished: ${chain_why:-no reason given}"
+		return
+	fi
+	judge "$(cat "$cdir/part.$1")" "$endre" \
+		"the chain stopped in this scenario: ${chain_why:-no reason given}"
+)
+
 alone=()
 stopped=""
-for m in "${members[@]}"; do
+for i in $(seq 0 $((n - 1))); do
+	m=${members[i]}
 	t=$(( ${secs:-0} * part_t[$m] / total ))
-	if [ -n "$stopped" ] || ! grep -q "PMTEST: case $m begin" "$logdir/$m.log"; then
+	if [ -n "$stopped" ]; then
 		alone+=("$m")
 		continue
 	fi
-	EXPECT=() REJECT=() ALLOW=()
-	# shellcheck disable=SC1090,SC1091
-	. "$top/tests/scenarios/$m/conf"
-	# shellcheck disable=SC1091
-	. "$top/scripts/judge.sh"
-	why=$(judge "$(cat "$logdir/$m.log")" "PMTEST: case $m end" \
-		"the chain stopped in this scenario: ${chain_why:-no reason given}")
-	if ! grep -q "PMTEST: case $m end" "$logdir/$m.log"; then
-		stopped=$m
-	fi
+	why=$(judge_member "$i")
+	grep -qF "PMTEST: case $m end" "$cdir/part.$i" || stopped=$m
 	if [ -n "$why" ]; then verdict=FAIL; else verdict=PASS; fi
 	printf '%-5s %-40s %4ss  %s\n' "$verdict" "$m" "$t" "${why:-(in chain $chain)}"
 	echo "$verdict scenario:$m ${t}s $why" > "$parts/$m"
@@ -156,10 +193,10 @@ for m in "${members[@]}"; do
 done
 # After a stop, the rest run alone, each with its own verdict.
 if [ ${#alone[@]} -gt 0 ]; then
-	echo "chain $chain stopped in ${stopped:-its first boot}: running ${alone[*]} alone"
+	echo "chain $chain stopped in $stopped: running ${alone[*]} alone"
 	for m in "${alone[@]}"; do
 		: > "$parts/$m"
-		"$top/scripts/run-scenario.sh" "$top/tests/scenarios/$m" "$obj" "$parts/$m" || rc=1
+		"$top/scripts/run-scenario.sh" "$sdir/$m" "$obj" "$parts/$m" || rc=1
 	done
 fi
 exit $rc

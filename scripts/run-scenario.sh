@@ -9,7 +9,8 @@
 #              BOOTS=N          boots expected (boot N must print its "end")
 #              TIMEOUT=S        wall-clock limit for the whole QEMU run
 #              SILENCE=S        a console quiet this long is a hang (default
-#                               60 s, 150 s on the debug kernel)
+#                               60 s; x5/2 on the debug kernel and x3/2 with
+#                               guests in parallel, unless TIMEOUT_FIXED=1)
 #              MEM=1G SMP=2     guest size
 #              ALONE=1          run-tests.sh runs no other guest beside it
 #                               (a scenario whose timing depends on the host)
@@ -137,15 +138,19 @@ if [ "$accel" = kvm ]; then accel_args=(-accel kvm -cpu host); else accel_args=(
 # shellcheck disable=SC2206
 extra=($QEMU_EXTRA)
 # The HMP monitor listens on a socket so that a guest that goes silent can be
-# looked at before it is killed (scripts/hang-report.py).
-mon=$top/build/initramfs/$name.mon
+# looked at before it is killed (scripts/hang-report.py).  It is in /tmp: a
+# unix socket's path has at most 107 bytes, and a checkout's may be long.
+mon=${TMPDIR:-/tmp}/pmtest-$(id -u)-$name.mon
 rm -f "$mon"
 start=$(date +%s)
 set +e
+# The log is opened for appending, so that the runner's own lines (the hang
+# report) and QEMU's are not written over each other.
+: > "$log"
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 "${accel_args[@]}" -M q35 -smp "$SMP" -m "$MEM" \
 	-display none -monitor "unix:$mon,server=on,wait=off" -serial stdio -no-reboot \
 	-kernel "$obj/arch/x86/boot/bzImage" -initrd "$initrd" \
-	-append "$cmdline pmtest.boot=1" "${extra[@]}" < /dev/null > "$log" 2>&1 &
+	-append "$cmdline pmtest.boot=1" "${extra[@]}" < /dev/null >> "$log" 2>&1 &
 qpid=$!
 # Silence watchdog: a guest whose console says nothing for SILENCE seconds is
 # hung (the longest quiet stretch seen in a passing debug-kernel log is 29 s,
@@ -161,12 +166,18 @@ while kill -0 "$qpid" 2>/dev/null; do
 		silent=$((now - quiet_since))
 		{
 			echo "==== runner: guest silent for ${silent}s; vCPU state follows ===="
-			"$top/scripts/hang-report.py" "$mon" "$obj/vmlinux" 2>&1
+			timeout 60 "$top/scripts/hang-report.py" "$mon" "$obj/vmlinux" 2>&1
 			echo "==== runner: end of vCPU state ===="
 		} >> "$log"
 		# QEMU, not timeout(1), and by SIGTERM, on which QEMU exits
-		# cleanly (timeout re-raises a fatal signal on itself).
+		# cleanly (timeout re-raises a fatal signal on itself); by
+		# SIGKILL if it has not within 10 s (QEMU itself stuck).
 		pkill -TERM -P "$qpid" 2>/dev/null || kill -KILL "$qpid" 2>/dev/null
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$qpid" 2>/dev/null || break
+			sleep 1
+		done
+		pkill -KILL -P "$qpid" 2>/dev/null
 		break
 	fi
 done

@@ -27,14 +27,20 @@ results=$logs/results.txt
 parts=$logs/results.d
 mkdir -p "$logs"; : > "$results"; rm -rf "$parts"; mkdir -p "$parts"
 
+# runner-detects-chain-failure is the runner's own test of chains
+# (scripts/selftest-chain.sh); it runs with the full set or by its name.
+selftest_chain=runner-detects-chain-failure
+chain_test=0
 if [ $# -gt 0 ]; then
 	scen=()
 	for n in "$@"; do
+		if [ "$n" = "$selftest_chain" ]; then chain_test=1; continue; fi
 		[ -d "$top/tests/scenarios/$n" ] || { echo "no scenario named $n" >&2; exit 2; }
 		scen+=("$top/tests/scenarios/$n")
 	done
 else
 	mapfile -t scen < <(find "$top/tests/scenarios" -mindepth 1 -maxdepth 1 -type d | sort)
+	chain_test=1
 fi
 
 ncpu=$(nproc)
@@ -73,7 +79,7 @@ fi
 # Chains (tests/chains/<name>, scripts/run-chain.sh): the selected members
 # of a chain, when there are two or more, run as one job of n+1 boots
 # instead of n jobs of two; each keeps its own result row and log.
-declare -A chained=()	# member -> its chain's job
+declare -A chained=() chain_file=() chain_members=()
 units=()
 for c in "$top"/tests/chains/*; do
 	[ -f "$c" ] || continue
@@ -82,20 +88,25 @@ for c in "$top"/tests/chains/*; do
 		for s in "${scen[@]}"; do [ "$(basename "$s")" = "$m" ] && sel+=("$m"); done
 	done
 	[ ${#sel[@]} -ge 2 ] || continue
-	u="chain:$c:$(IFS=,; echo "${sel[*]}")"
+	u=chain:$(basename "$c")
+	chain_file[$u]=$c chain_members[$u]="${sel[*]}"
 	e=0
 	for m in "${sel[@]}"; do chained[$m]=$u; e=$((e + est[$m])); done
-	un=chain:$(basename "$c")
-	cpus[$un]=1 est[$un]=$e
+	cpus[$u]=1 est[$u]=$e
 	units+=("$u")
 done
 for s in "${scen[@]}"; do
 	[ -n "${chained[$(basename "$s")]:-}" ] || units+=("$s")
 done
+if [ "$chain_test" = 1 ]; then
+	e=$(awk -v n="$selftest_chain" '$1 == n { t = $2 } END { print t }' "$timesdb")
+	cpus[$selftest_chain]=1 est[$selftest_chain]=${e:-150}
+	units+=("$selftest_chain")
+fi
 
 # Queue: the jobs that take every slot first (they would otherwise wait
 # for a moment when nothing runs), then the rest, each group longest first.
-unit_name() { case $1 in chain:*) n=${1#chain:}; n=${n%%:*}; echo "chain:$(basename "$n")" ;; *) basename "$1" ;; esac; }
+unit_name() { case $1 in chain:*) echo "$1" ;; *) basename "$1" ;; esac; }
 mapfile -t queue < <(for s in "${units[@]}"; do
 	n=$(unit_name "$s")
 	printf '%d %d %s\n' "$(( cpus[$n] >= jobs ))" "${est[$n]}" "$s"
@@ -132,10 +143,12 @@ while [ $qi -lt ${#queue[@]} ] || [ ${#running[@]} -gt 0 ] || [ $static = 1 ]; d
 		s=${queue[$qi]}; n=$(unit_name "$s")
 		[ "${cpus[$n]}" -le "$free" ] || break
 		case $s in
+		"$selftest_chain")
+			"$top/scripts/selftest-chain.sh" "$obj" "$parts/$n" > "$logs/$n.out" 2>&1 & ;;
 		chain:*)
-			c=${s#chain:}; ms=${c#*:}; c=${c%%:*}
 			# shellcheck disable=SC2086
-			"$top/scripts/run-chain.sh" "$c" "$obj" "$parts" ${ms//,/ } > "$logs/$n.out" 2>&1 & ;;
+			"$top/scripts/run-chain.sh" "${chain_file[$n]}" "$obj" "$parts" ${chain_members[$n]} \
+				> "$logs/$n.out" 2>&1 & ;;
 		*)
 			"$top/scripts/run-scenario.sh" "$s" "$obj" "$parts/$n" > "$logs/$n.out" 2>&1 & ;;
 		esac
@@ -154,7 +167,10 @@ done
 wall=$(( $(date +%s) - start ))
 
 # Results in name order (KUnit rows stay after the scenario that ran them).
-for s in "${scen[@]}"; do
+rows=("${scen[@]}")
+[ "$chain_test" = 1 ] && rows+=("$selftest_chain")
+mapfile -t rows < <(printf '%s\n' "${rows[@]}" | awk -F/ '{ print $NF, $0 }' | sort | cut -d' ' -f2-)
+for s in "${rows[@]}"; do
 	n=$(basename "$s")
 	if [ -s "$parts/$n" ]; then
 		cat "$parts/$n"

@@ -118,17 +118,18 @@ leakcheck() {
 
 # case_begin NAME / case_end NAME: the bounds of one scenario's part of a
 # chain (scripts/run-chain.sh), which judges each part on its own.  A part
-# ends as a scenario does: its modules unloaded (the sample's pools
-# destroyed, so that the next part creates them afresh under the same
-# names) and a kmemleak scan, then the marker.
+# ends as a scenario does, with a kmemleak scan (while its modules are
+# loaded: kmemleak names their functions only then), and then its modules
+# are unloaded (the sample's pools destroyed, so that the next part
+# creates them afresh under the same names) before the marker.
 case_begin() { echo "PMTEST: case $1 begin"; }
 case_end() {
 	local m
-	for m in $(awk '{ print $1 }' /proc/modules); do
-		rmmod "$m" || fail "case $1: rmmod $m"
-	done
 	PMTEST_LEAKCHECKED=""
 	leakcheck
 	PMTEST_LEAKCHECKED=1
+	for m in $(awk '{ print $1 }' /proc/modules); do
+		rmmod "$m" || fail "case $1: rmmod $m"
+	done
 	echo "PMTEST: case $1 end"
 }
