@@ -14,15 +14,14 @@
 # handover.  The parts cover the whole log (see below).  Each is judged with
 # the member's own EXPECT, REJECT and ALLOW (scripts/judge.sh), written to
 # build/logs/<name>.log, and gets the member's own result row in
-# <parts-dir>/<name>, with its share of the chain's time.  If the chain stops inside a member (panic, hang), that
-# member fails with the reason and every member after it runs alone
-# (run-scenario.sh), so that each verdict is still its own.
+# <parts-dir>/<name>, with its share of the chain's time.  If the chain
+# stops inside a member (panic, hang), that member fails with the reason
+# and every member after it runs alone (run-scenario.sh).
 #
 # Members must have BOOTS=2, no files but conf, boot1 and boot2, and the
 # same guest (MEM, SMP, QEMU_EXTRA, CMDLINE_EXTRA, NEEDS_CONFIG, SILENCE,
-# TIMEOUT_FIXED); no KUNIT,
-# STOCK_KERNEL, KEXEC_TOOLS, ALONE or EXPECT_FAIL.  A chain with no member
-# named on the command line runs them all.
+# TIMEOUT_FIXED); no KUNIT, STOCK_KERNEL, KEXEC_TOOLS, ALONE or EXPECT_FAIL.
+# With no member named on the command line, the chain runs them all.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 chainf=$1; obj=$(cd "$2" && pwd); parts=$3; shift 3

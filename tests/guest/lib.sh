@@ -101,9 +101,11 @@ edu() { load_module iommu_persist_edu "$@"; }
 
 # leakcheck: on a kmemleak kernel, scan and fail on any suspected leak whose
 # backtrace involves pmpool or iommu-persist (run at the end of a scenario).
+# Once per boot: a chain's case_end already scanned before /init's own call.
 leakcheck() {
 	local k=/sys/kernel/debug/kmemleak ours n
 	[ -z "${PMTEST_LEAKCHECKED:-}" ] || return 0
+	PMTEST_LEAKCHECKED=1
 	[ -w $k ] || return 0
 	echo scan > $k 2>/dev/null || return 0
 	n=$(grep -c '^unreferenced object' $k)
@@ -125,9 +127,7 @@ leakcheck() {
 case_begin() { echo "PMTEST: case $1 begin"; }
 case_end() {
 	local m
-	PMTEST_LEAKCHECKED=""
 	leakcheck
-	PMTEST_LEAKCHECKED=1
 	for m in $(awk '{ print $1 }' /proc/modules); do
 		rmmod "$m" || fail "case $1: rmmod $m"
 	done
