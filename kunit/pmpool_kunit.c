@@ -530,7 +530,7 @@ static void pmpool_test_cpu_slab(struct kunit *test)
 	cpu = smp_processor_id();
 	KUNIT_EXPECT_NOT_NULL(test, pmpool_alloc(pool, GFP_ATOMIC, &h));
 	KUNIT_EXPECT_PTR_EQ(test, per_cpu_ptr(pool->cpu_slab, cpu)->slab,
-			    &pool->chunks[0]->slabs[0]);
+			    &pmpool_chunk(pool, 0)->slabs[0]);
 	migrate_enable();
 	/* Owned: it counts as full, and the stats still say what is free. */
 	KUNIT_EXPECT_EQ(test, pool->nr_free, 0UL);
@@ -613,6 +613,7 @@ static void pmpool_test_self_handover(struct kunit *test)
 struct pmpool_craft {
 	struct pmpool_geometry geo;
 	struct pmpool_desc_ser *desc[2];
+	struct pmpool_table_ser *table[2];
 	void *chunk[2];
 	struct folio *slab[2][2];
 	void *fdt;
@@ -634,7 +635,7 @@ static unsigned int pmpool_test_nr_blocks;
 
 static void pmpool_test_block_add(phys_addr_t phys, int order)
 {
-	/* 2 pools of a descriptor, a chunk and 2 slabs: 12 at most. */
+	/* 2 pools of a descriptor, a table, a chunk and 2 slabs: 10. */
 	if (pmpool_test_nr_blocks < PMPOOL_TEST_MAX_BLOCKS)
 		pmpool_test_blocks[pmpool_test_nr_blocks++] =
 			(typeof(pmpool_test_blocks[0])){ phys, order };
@@ -672,6 +673,7 @@ struct pmpool_corruption {
 	/* On the finished blob. */
 	void (*damage_blob)(struct pmpool_craft *c);
 	const char *compat;
+	bool v2;		/* craft a pmpool-v2 handover */
 	/* Expected result. */
 	int parse_err;
 	const char *error;	/* substring of the victim's error, NULL if valid */
@@ -680,9 +682,97 @@ struct pmpool_corruption {
 
 static void dmg_magic(struct pmpool_craft *c) { c->desc[1]->magic ^= 1; }
 static void dmg_geometry(struct pmpool_craft *c) { c->desc[1]->rec_size += 8; }
+static void dmg_reserved(struct pmpool_craft *c) { c->desc[1]->reserved = 1; }
 static void dmg_nr_chunks(struct pmpool_craft *c)
 {
-	c->desc[1]->nr_chunks = PMPOOL_ABI_MAX_CHUNKS + 1;
+	c->desc[1]->nr_chunks = PMPOOL_MAX_CHUNKS(&c->geo) + 1;
+}
+
+static struct pmpool_desc_v2_ser *craft_v2(struct pmpool_craft *c, int pool)
+{
+	return (struct pmpool_desc_v2_ser *)c->desc[pool];
+}
+
+static void dmg_v2_nr_chunks(struct pmpool_craft *c)
+{
+	craft_v2(c, 1)->nr_chunks = PMPOOL_ABI_V2_MAX_CHUNKS + 1;
+}
+
+static void dmg_v2_magic(struct pmpool_craft *c)
+{
+	craft_v2(c, 1)->magic = PMPOOL_ABI_DESC_MAGIC;	/* a v3 one */
+}
+
+/* The records hold two slabs; the descriptor counts otherwise. */
+static void dmg_slabs_over(struct pmpool_craft *c) { c->desc[1]->nr_slabs = 3; }
+static void dmg_slabs_under(struct pmpool_craft *c) { c->desc[1]->nr_slabs = 1; }
+/* The finding of v2: a chunk count that hides a chunk of live slabs. */
+static void dmg_chunks_under(struct pmpool_craft *c) { c->desc[1]->nr_chunks = 0; }
+static void dmg_slabs_huge(struct pmpool_craft *c)
+{
+	c->desc[1]->nr_slabs = c->geo.recs_per_chunk + 1;
+}
+
+/* Slab 2 (record 2, empty) is being added: counted, not yet recorded. */
+static void dmg_busy_adding(struct pmpool_craft *c)
+{
+	c->desc[1]->busy_slab = 3;
+	c->desc[1]->nr_slabs = 3;
+}
+
+/* ... but then the count may not be off by two. */
+static void dmg_busy_off_by_two(struct pmpool_craft *c)
+{
+	c->desc[1]->busy_slab = 3;
+	c->desc[1]->nr_slabs = 4;
+}
+
+/* Slab 0 holds objects: it cannot be the one being added or removed. */
+static void dmg_busy_live(struct pmpool_craft *c)
+{
+	c->desc[1]->busy_slab = 1;
+	c->desc[1]->nr_slabs = 1;
+}
+
+static void dmg_busy_beyond(struct pmpool_craft *c)
+{
+	c->desc[1]->busy_slab = c->geo.recs_per_chunk + 1;
+}
+
+static void dmg_table_unpreserved(struct pmpool_craft *c)
+{
+	pmpool_test_block_set(virt_to_phys(c->table[1]), -ENOENT);
+}
+
+static void dmg_table_outside_ram(struct pmpool_craft *c)
+{
+	c->desc[1]->table = 1ULL << 51;
+}
+
+static void dmg_table_magic(struct pmpool_craft *c) { c->table[1]->magic ^= 1; }
+static void dmg_table_index(struct pmpool_craft *c) { c->table[1]->index = 1; }
+
+/* A second table is needed, and the chain ends after the first. */
+static void dmg_table_short(struct pmpool_craft *c)
+{
+	c->desc[1]->nr_chunks = PMPOOL_ABI_TABLE_CHUNKS + 1;
+}
+
+/* ... or loops back to the first. */
+static void dmg_table_loop(struct pmpool_craft *c)
+{
+	c->desc[1]->nr_chunks = PMPOOL_ABI_TABLE_CHUNKS + 1;
+	c->table[1]->next = virt_to_phys(c->table[1]);
+}
+
+/* A table inside the pool's own slab (a preserved page, as KHO sees it). */
+static void dmg_table_over_slab(struct pmpool_craft *c)
+{
+	phys_addr_t phys = pmpool_folio_phys(c->slab[1][1]) + PAGE_SIZE;
+
+	pmpool_test_block_add(phys, 0);
+	memcpy(phys_to_virt(phys), c->table[1], PMPOOL_ABI_TABLE_SIZE);
+	c->desc[1]->table = phys;
 }
 
 static struct pmpool_slab_ser *craft_rec(struct pmpool_craft *c, int pool, int i)
@@ -692,7 +782,10 @@ static struct pmpool_slab_ser *craft_rec(struct pmpool_craft *c, int pool, int i
 
 static void dmg_chunk_outside_ram(struct pmpool_craft *c)
 {
-	c->desc[1]->chunks[0] = 1ULL << 51;
+	if (c->table[1])
+		c->table[1]->chunks[0] = 1ULL << 51;
+	else
+		craft_v2(c, 1)->chunks[0] = 1ULL << 51;
 }
 
 static void dmg_slab_outside_ram(struct pmpool_craft *c)
@@ -790,8 +883,49 @@ static const struct pmpool_corruption pmpool_corruptions[] = {
 	{ .name = "truncated blob", .damage_blob = dmg_truncate, .parse_err = -EINVAL },
 	{ .name = "bad descriptor magic", .damage = dmg_magic, .error = "magic" },
 	{ .name = "geometry mismatch", .damage = dmg_geometry, .error = "geometry" },
+	{ .name = "reserved field set", .damage = dmg_reserved, .error = "geometry" },
 	{ .name = "chunk count above capacity", .damage = dmg_nr_chunks,
-	  .error = "chunk count" },
+	  .error = "chunk count above" },
+	{ .name = "slab count overstated", .damage = dmg_slabs_over,
+	  .error = "slab count does not match" },
+	{ .name = "slab count understated", .damage = dmg_slabs_under,
+	  .error = "slab count does not match" },
+	{ .name = "chunk count hides a chunk", .damage = dmg_chunks_under,
+	  .error = "slab count above what the chunks hold" },
+	{ .name = "slab count above the chunks", .damage = dmg_slabs_huge,
+	  .error = "slab count above what the chunks hold" },
+	{ .name = "slab being added at kexec", .damage = dmg_busy_adding },
+	{ .name = "busy slab, count off by two", .damage = dmg_busy_off_by_two,
+	  .error = "slab count does not match" },
+	{ .name = "busy slab holds objects", .damage = dmg_busy_live,
+	  .error = "being added or removed has objects" },
+	{ .name = "busy slab beyond the chunks", .damage = dmg_busy_beyond,
+	  .error = "busy slab number beyond" },
+	{ .name = "chunk table not preserved", .damage = dmg_table_unpreserved,
+	  .error = "chunk table is not a preserved page" },
+	{ .name = "chunk table outside RAM", .damage = dmg_table_outside_ram,
+	  .error = "chunk table address" },
+	{ .name = "chunk table bad magic", .damage = dmg_table_magic,
+	  .error = "chunk table has a bad magic" },
+	{ .name = "chunk table out of order", .damage = dmg_table_index,
+	  .error = "out of order" },
+	{ .name = "chunk table chain too short", .damage = dmg_table_short,
+	  .error = "chunk table address" },
+	{ .name = "chunk table chain loops", .damage = dmg_table_loop,
+	  .error = "out of order" },
+	{ .name = "chunk table over a slab", .damage = dmg_table_over_slab,
+	  .error = "overlap" },
+	{ .name = "v2 intact", .v2 = true },
+	{ .name = "v2 descriptor magic is v3's", .v2 = true, .damage = dmg_v2_magic,
+	  .error = "magic" },
+	{ .name = "v2 chunk count above capacity", .v2 = true,
+	  .damage = dmg_v2_nr_chunks, .error = "chunk count above capacity" },
+	{ .name = "v2 chunk outside RAM", .v2 = true, .damage = dmg_chunk_outside_ram,
+	  .error = "chunk address" },
+	{ .name = "v2 slab not preserved", .v2 = true, .damage = dmg_slab_unpreserved,
+	  .error = "slab is not a preserved block" },
+	{ .name = "v2 root is a free object", .v2 = true, .damage = dmg_root_free,
+	  .error = "root handle" },
 	{ .name = "chunk outside RAM", .damage = dmg_chunk_outside_ram,
 	  .error = "chunk address" },
 	{ .name = "slab outside RAM", .damage = dmg_slab_outside_ram,
@@ -850,6 +984,8 @@ static void pmpool_craft_free(void *arg)
 				folio_put(c->slab[p][s]);
 		if (c->chunk[p])
 			folio_put(virt_to_folio(c->chunk[p]));
+		if (c->table[p])
+			folio_put(virt_to_folio(c->table[p]));
 		if (c->desc[p])
 			folio_put(virt_to_folio(c->desc[p]));
 	}
@@ -858,7 +994,7 @@ static void pmpool_craft_free(void *arg)
 }
 
 static void pmpool_craft_pool(struct kunit *test, struct pmpool_craft *c, int p,
-			      u16 tag)
+			      u16 tag, bool v2)
 {
 	struct pmpool_slab_ser *rec;
 	struct folio *folio;
@@ -882,7 +1018,7 @@ static void pmpool_craft_pool(struct kunit *test, struct pmpool_craft *c, int p,
 		rec->bitmap[0] = 0x1f;	/* objects 0-4 live */
 	}
 	*c->desc[p] = (struct pmpool_desc_ser){
-		.magic = PMPOOL_ABI_DESC_MAGIC,
+		.magic = v2 ? PMPOOL_ABI_V2_DESC_MAGIC : PMPOOL_ABI_DESC_MAGIC,
 		.obj_size = c->geo.obj_size,
 		.slab_order = c->geo.slab_order,
 		.objs_per_slab = c->geo.objs_per_slab,
@@ -891,7 +1027,18 @@ static void pmpool_craft_pool(struct kunit *test, struct pmpool_craft *c, int p,
 		.nr_chunks = 1,
 		.root = pmpool_handle_make(tag, 1, 4),
 	};
-	c->desc[p]->chunks[0] = virt_to_phys(c->chunk[p]);
+	if (v2) {
+		craft_v2(c, p)->chunks[0] = virt_to_phys(c->chunk[p]);
+		return;
+	}
+	folio = folio_alloc(GFP_KERNEL | __GFP_ZERO, 0);
+	KUNIT_ASSERT_NOT_NULL(test, folio);
+	c->table[p] = folio_address(folio);
+	pmpool_test_block_add(folio_pfn(folio) << PAGE_SHIFT, 0);
+	c->table[p]->magic = PMPOOL_ABI_TABLE_MAGIC;
+	c->table[p]->chunks[0] = virt_to_phys(c->chunk[p]);
+	c->desc[p]->table = virt_to_phys(c->table[p]);
+	c->desc[p]->nr_slabs = 2;
 }
 
 static int pmpool_craft_node(void *fdt, const char *name, int name_len, u16 tag,
@@ -931,8 +1078,8 @@ static void pmpool_test_corrupt_handover(struct kunit *test)
 	c->fdt_buf = kvzalloc(c->fdt_size, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, c->fdt_buf);
 	c->fdt = c->fdt_buf;
-	pmpool_craft_pool(test, c, 0, 0x1001);
-	pmpool_craft_pool(test, c, 1, 0x1002);
+	pmpool_craft_pool(test, c, 0, 0x1001, cor->v2);
+	pmpool_craft_pool(test, c, 1, 0x1002, cor->v2);
 	if (cor->damage)
 		cor->damage(c);
 
@@ -940,7 +1087,8 @@ static void pmpool_test_corrupt_handover(struct kunit *test)
 	err |= fdt_finish_reservemap(c->fdt);
 	err |= fdt_begin_node(c->fdt, "");
 	err |= fdt_property_string(c->fdt, "compatible",
-				   cor->compat ?: PMPOOL_ABI_COMPATIBLE);
+				   cor->compat ?: cor->v2 ? PMPOOL_ABI_COMPATIBLE_V2 :
+				   PMPOOL_ABI_COMPATIBLE);
 	err |= pmpool_craft_node(c->fdt, "kt-good", sizeof("kt-good"), 0x1001,
 				 c->geo.obj_size, c->geo.slab_order, 0,
 				 virt_to_phys(c->desc[0]));

@@ -22,6 +22,12 @@
 #              KUNIT=1          enable built-in KUnit suites, count their cases
 #              STOCK_KERNEL=1   put Debian's stock 7.2.13 kernel in the
 #                               initramfs as /stock-kernel (kexec target)
+#              OLD_KERNEL=<commit>  boot 1 runs the debug kernel of that
+#                               earlier commit of this repository
+#                               (scripts/build-old-kernel.sh; cached); it is
+#                               /old-kernel in the initramfs (a kexec
+#                               target), its modules under /old/lib/modules
+#                               (PMTEST_MODROOT=/old in a boot script)
 #              KEXEC_TOOLS=1    put kexec-tools' kexec (and its libraries)
 #                               in the initramfs: a classic kexec_load()
 #              NEEDS_CONFIG=CONFIG_X  skip (not run, not counted) on a kernel
@@ -43,7 +49,7 @@ logdir=$top/build/logs; mkdir -p "$logdir"
 log=$logdir/$name.log
 
 NEEDS_CONFIG="" ALONE=0 BOOTS=1 TIMEOUT=120 SILENCE=0 TIMEOUT_FIXED=0 MEM=1G SMP=2 QEMU_EXTRA="" CMDLINE_EXTRA="" KUNIT=0 EXPECT_FAIL=0
-STOCK_KERNEL=0 KEXEC_TOOLS=0 EXPECT_WHY=""
+STOCK_KERNEL=0 KEXEC_TOOLS=0 EXPECT_WHY="" OLD_KERNEL=""
 EXPECT=() REJECT=() ALLOW=()
 # shellcheck disable=SC1091
 . "$sdir/conf"
@@ -101,6 +107,14 @@ if [ "$STOCK_KERNEL" = 1 ]; then
 	"$top/scripts/fetch-stock-kernel.sh" "$top/build/stock" >/dev/null
 	cp "$top/build/stock/vmlinuz" "$stage/stock-kernel"
 fi
+first_kernel=$obj/arch/x86/boot/bzImage
+if [ -n "$OLD_KERNEL" ]; then
+	old=$("$top/scripts/build-old-kernel.sh" "$OLD_KERNEL" "$top/build/src/linux-7.2.13")
+	first_kernel=$old/bzImage
+	cp "$old/bzImage" "$stage/old-kernel"
+	mkdir -p "$stage/old/lib"
+	cp -a "$old/modinst/lib/modules" "$stage/old/lib/"
+fi
 if [ "$KEXEC_TOOLS" = 1 ]; then
 	kx=$(command -v kexec || echo /usr/sbin/kexec)
 	mkdir -p "$stage/sbin"
@@ -149,7 +163,7 @@ set +e
 : > "$log"
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 "${accel_args[@]}" -M q35 -smp "$SMP" -m "$MEM" \
 	-display none -monitor "unix:$mon,server=on,wait=off" -serial stdio -no-reboot \
-	-kernel "$obj/arch/x86/boot/bzImage" -initrd "$initrd" \
+	-kernel "$first_kernel" -initrd "$initrd" \
 	-append "$cmdline pmtest.boot=1" "${extra[@]}" < /dev/null >> "$log" 2>&1 &
 qpid=$!
 # Silence watchdog: a guest whose console says nothing for SILENCE seconds is

@@ -60,13 +60,15 @@ timesdb=$HOME/.cache/pmpool/scenario-times/$kind-$accel
 mkdir -p "$(dirname "$timesdb")"; touch "$timesdb"
 declare -A cpus=() est=()
 need_stock=0
+declare -A old_kernels=()
 for s in "${scen[@]}"; do
 	n=$(basename "$s")
-	read -r al st to < <(ALONE=0 STOCK_KERNEL=0 TIMEOUT=120 BOOTS=1
+	read -r al st to ok < <(ALONE=0 STOCK_KERNEL=0 TIMEOUT=120 BOOTS=1 OLD_KERNEL=-
 		# shellcheck disable=SC1091
-		. "$s/conf" >/dev/null 2>&1; echo "$ALONE $STOCK_KERNEL $TIMEOUT")
+		. "$s/conf" >/dev/null 2>&1; echo "$ALONE $STOCK_KERNEL $TIMEOUT $OLD_KERNEL")
 	if [ "$al" = 1 ]; then cpus[$n]=$jobs; else cpus[$n]=1; fi
 	[ "$st" = 1 ] && need_stock=1
+	[ "$ok" != - ] && old_kernels[$ok]=1
 	e=$(awk -v n="$n" '$1 == n { t = $2 } END { print t }' "$timesdb")
 	est[$n]=${e:-$to}
 done
@@ -75,6 +77,14 @@ done
 if [ "$need_stock" = 1 ]; then
 	"$top/scripts/fetch-stock-kernel.sh" "$top/build/stock" >/dev/null || exit 1
 fi
+# Earlier releases' kernels (OLD_KERNEL=<commit>), built once and cached
+# under $HOME/.cache/pmpool: before any guest starts, as a kernel build
+# takes every CPU.
+for ok in "${!old_kernels[@]}"; do
+	t0=$(date +%s)
+	"$top/scripts/build-old-kernel.sh" "$ok" "$top/build/src/linux-7.2.13" >/dev/null || exit 1
+	echo "old kernel ${ok:0:12}: ready in $(( $(date +%s) - t0 )) s"
+done
 
 # Chains (tests/chains/<name>, scripts/run-chain.sh): the selected members
 # of a chain, when there are two or more, run as one job of n+1 boots

@@ -19,9 +19,10 @@
 
 #include "pmpool_internal.h"
 
-static unsigned long pmpool_incoming_meta_bytes(unsigned long nr_chunks)
+static unsigned long pmpool_incoming_meta_bytes(const struct pmpool_incoming *in)
 {
-	return PMPOOL_ABI_DESC_SIZE + nr_chunks * PMPOOL_CHUNK_SIZE;
+	return PMPOOL_ABI_DESC_SIZE + (unsigned long)in->nr_tables * PMPOOL_ABI_TABLE_SIZE +
+	       (unsigned long)in->nr_chunks * PMPOOL_CHUNK_SIZE;
 }
 
 static int pmpool_pools_show(struct seq_file *m, void *v)
@@ -51,7 +52,7 @@ static int pmpool_pools_show(struct seq_file *m, void *v)
 			   in->geo.obj_size, in->geo.slab_order, in->nr_slabs,
 			   in->nr_inuse,
 			   in->nr_slabs << (PAGE_SHIFT + in->geo.slab_order),
-			   pmpool_incoming_meta_bytes(in->nr_chunks));
+			   pmpool_incoming_meta_bytes(in));
 	}
 	mutex_unlock(&pmpool_mutex);
 	return 0;
@@ -78,6 +79,15 @@ static const struct file_operations pmpool_discard_fops = {
 	.write = pmpool_discard_write,
 };
 
+/* The handover formats: the one written, the ones read. */
+static int pmpool_abi_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "writes %s\nreads %s\n", pmpool_abi_compat,
+		   pmpool_abi_reads());
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pmpool_abi);
+
 struct dentry *pmpool_debugfs_dir;
 
 void __init pmpool_debugfs_init(void)
@@ -88,5 +98,7 @@ void __init pmpool_debugfs_init(void)
 			    &pmpool_pools_fops);
 	debugfs_create_file("discard", 0200, pmpool_debugfs_dir, NULL,
 			    &pmpool_discard_fops);
+	debugfs_create_file("abi", 0444, pmpool_debugfs_dir, NULL,
+			    &pmpool_abi_fops);
 	pmpool_fault_debugfs_init(pmpool_debugfs_dir);
 }

@@ -323,7 +323,7 @@ static int pmpool_fdt_u64(const void *fdt, int node, const char *name, u64 *val)
 }
 
 /* Fill @in from one pool node; sets in->error on a bad node. */
-static void pmpool_parse_node(const void *fdt, int node,
+static void pmpool_parse_node(const void *fdt, int node, unsigned int version,
 			      struct pmpool_incoming *in)
 {
 	u32 tag, obj_size, slab_order, flags, nid;
@@ -331,6 +331,7 @@ static void pmpool_parse_node(const void *fdt, int node,
 	u64 desc;
 	int len;
 
+	in->version = version;
 	name = fdt_getprop(fdt, node, PMPOOL_ABI_PROP_NAME, &len);
 	if (!name || len < 2 || len > PMPOOL_ABI_NAME_MAX ||
 	    strnlen(name, len) != len - 1) {
@@ -363,7 +364,7 @@ static void pmpool_parse_node(const void *fdt, int node,
 	}
 	if (pmpool_geometry_init(&in->geo, obj_size, flags) ||
 	    in->geo.obj_size != obj_size || in->geo.slab_order != slab_order) {
-		in->error = "object size, slab order or flags not valid for " PMPOOL_ABI_COMPATIBLE;
+		in->error = "object size, slab order or flags not valid";
 		return;
 	}
 	in->desc_phys = desc;
@@ -382,19 +383,164 @@ static int pmpool_range_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+/* v2 and v3 descriptors share their first fields, geometry and root. */
+static_assert(offsetof(struct pmpool_desc_v2_ser, root) ==
+	      offsetof(struct pmpool_desc_ser, root));
+static_assert(offsetof(struct pmpool_desc_v2_ser, reserved) ==
+	      offsetof(struct pmpool_desc_ser, reserved));
+
+/* The descriptor's size fields against the geometry of the directory. */
+static bool pmpool_desc_geometry_ok(const struct pmpool_desc_ser *desc,
+				    const struct pmpool_geometry *geo)
+{
+	return READ_ONCE(desc->obj_size) == geo->obj_size &&
+	       READ_ONCE(desc->slab_order) == geo->slab_order &&
+	       READ_ONCE(desc->objs_per_slab) == geo->objs_per_slab &&
+	       READ_ONCE(desc->rec_size) == geo->rec_size &&
+	       READ_ONCE(desc->recs_per_chunk) == geo->recs_per_chunk &&
+	       !READ_ONCE(desc->reserved);
+}
+
+static void pmpool_incoming_tables_free(struct pmpool_incoming *in)
+{
+	kvfree(in->chunks);
+	kvfree(in->tables);
+	in->chunks = NULL;
+	in->tables = NULL;
+}
+
+static int pmpool_incoming_tables_alloc(struct pmpool_incoming *in)
+{
+	pmpool_incoming_tables_free(in);
+	if (in->nr_chunks)
+		in->chunks = kvmalloc_array(in->nr_chunks, sizeof(u64), GFP_KERNEL);
+	if (in->nr_tables)
+		in->tables = kvmalloc_array(in->nr_tables, sizeof(u64), GFP_KERNEL);
+	if ((in->nr_chunks && !in->chunks) || (in->nr_tables && !in->tables)) {
+		in->error = "no memory to validate it";
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * A v3 descriptor: copy its chunk count and root, and the chunk list from
+ * its chain of tables, each proven preserved before it is read.  Returns
+ * in @nr_slabs and @busy the structural count the records must match.
+ */
+static int pmpool_desc_read_v3(struct pmpool_incoming *in,
+			       const struct pmpool_desc_ser *desc,
+			       pmpool_block_order_fn block_order,
+			       u64 *nr_slabs, u64 *busy)
+{
+	const struct pmpool_geometry *geo = &in->geo;
+	const struct pmpool_table_ser *table;
+	unsigned int nr_chunks, t, n;
+	phys_addr_t phys;
+	int err;
+
+	if (READ_ONCE(desc->magic) != PMPOOL_ABI_DESC_MAGIC) {
+		in->error = "bad descriptor magic";
+		return -EINVAL;
+	}
+	if (!pmpool_desc_geometry_ok(desc, geo)) {
+		in->error = "descriptor geometry does not match the directory";
+		return -EINVAL;
+	}
+	nr_chunks = READ_ONCE(desc->nr_chunks);
+	if (nr_chunks > PMPOOL_MAX_CHUNKS(geo)) {
+		in->error = "chunk count above what slab numbers can address";
+		return -EINVAL;
+	}
+	*nr_slabs = READ_ONCE(desc->nr_slabs);
+	*busy = READ_ONCE(desc->busy_slab);
+	if (*nr_slabs > (u64)nr_chunks * geo->recs_per_chunk) {
+		in->error = "slab count above what the chunks hold";
+		return -EINVAL;
+	}
+	if (*busy > (u64)nr_chunks * geo->recs_per_chunk) {
+		in->error = "busy slab number beyond the chunks";
+		return -EINVAL;
+	}
+	in->nr_chunks = nr_chunks;
+	in->nr_tables = DIV_ROUND_UP(nr_chunks, PMPOOL_ABI_TABLE_CHUNKS);
+	in->root = READ_ONCE(desc->root);
+	err = pmpool_incoming_tables_alloc(in);
+	if (err)
+		return err;
+	phys = READ_ONCE(desc->table);
+	for (t = 0; t < in->nr_tables; t++) {
+		err = pmpool_block_check(phys, 0, block_order);
+		if (err) {
+			in->error = err == -EFAULT ?
+				"chunk table address not in RAM or misaligned" :
+				"chunk table is not a preserved page";
+			return -EINVAL;
+		}
+		table = phys_to_virt(phys);
+		/* A chain that loops meets a table whose index is not the next. */
+		if (READ_ONCE(table->magic) != PMPOOL_ABI_TABLE_MAGIC ||
+		    READ_ONCE(table->index) != t) {
+			in->error = "chunk table has a bad magic or is out of order";
+			return -EINVAL;
+		}
+		in->tables[t] = phys;
+		n = min(nr_chunks - t * PMPOOL_ABI_TABLE_CHUNKS,
+			PMPOOL_ABI_TABLE_CHUNKS);
+		memcpy(in->chunks + (size_t)t * PMPOOL_ABI_TABLE_CHUNKS,
+		       table->chunks, n * sizeof(u64));
+		phys = READ_ONCE(table->next);
+	}
+	return 0;
+}
+
+/* A v2 descriptor: its chunks are listed in it; it has no counts. */
+static int pmpool_desc_read_v2(struct pmpool_incoming *in,
+			       const struct pmpool_desc_v2_ser *desc)
+{
+	unsigned int nr_chunks;
+	int err;
+
+	if (READ_ONCE(desc->magic) != PMPOOL_ABI_V2_DESC_MAGIC) {
+		in->error = "bad descriptor magic";
+		return -EINVAL;
+	}
+	if (!pmpool_desc_geometry_ok((const struct pmpool_desc_ser *)desc,
+				     &in->geo)) {
+		in->error = "descriptor geometry does not match the directory";
+		return -EINVAL;
+	}
+	nr_chunks = READ_ONCE(desc->nr_chunks);
+	if (nr_chunks > PMPOOL_ABI_V2_MAX_CHUNKS ||
+	    nr_chunks > PMPOOL_MAX_CHUNKS(&in->geo)) {
+		in->error = "chunk count above capacity";
+		return -EINVAL;
+	}
+	in->nr_chunks = nr_chunks;
+	in->nr_tables = 0;
+	in->root = READ_ONCE(desc->root);
+	err = pmpool_incoming_tables_alloc(in);
+	if (err)
+		return err;
+	memcpy(in->chunks, desc->chunks, nr_chunks * sizeof(u64));
+	return 0;
+}
+
 /**
  * pmpool_validate_pool() - check one incoming pool before restoring it
  * @in:          the pool, as parsed from its directory node.
  * @block_order: tells which blocks were preserved, and their orders.
  *
- * Proves every block the pool names (descriptor, chunks, slabs) to be a
- * block of preserved System RAM of the right order before reading through
- * it, and checks the descriptor and every slab record.  What later steps
- * use of the descriptor (chunk count, chunk addresses, root) is copied
- * into @in here, once, and never read again from the previous kernel's
- * memory.  Sets @in->error and returns -EINVAL at the first problem; on
- * success fills @in->nr_slabs and @in->nr_inuse.  Overlaps, within the pool
- * and with other pools, are checked afterwards for all pools at once.
+ * Proves every block the pool names (descriptor, chunk tables, chunks,
+ * slabs) to be a block of preserved System RAM of the right order before
+ * reading through it, checks the descriptor and every slab record, and
+ * (in v3) the records against the descriptor's slab count.  What later
+ * steps use of the descriptor and tables (chunk count, chunk and table
+ * addresses, root) is copied into @in here, once, and never read again
+ * from the previous kernel's memory.  Sets @in->error and returns -EINVAL
+ * at the first problem; on success fills @in->nr_slabs and @in->nr_inuse.
+ * Overlaps, within the pool and with other pools, are checked afterwards
+ * for all pools at once.
  *
  * Return: 0 if the pool passed these checks, -EINVAL otherwise.
  */
@@ -404,9 +550,10 @@ int pmpool_validate_pool(struct pmpool_incoming *in,
 	const struct pmpool_geometry *geo = &in->geo;
 	const unsigned int nbits = BITS_TO_U64(geo->objs_per_slab) * 64;
 	unsigned long nr_slabs = 0, nr_inuse = 0;
-	const struct pmpool_desc_ser *desc;
-	unsigned int c, r, nr_chunks;
-	bool root_live = false;
+	u64 want_slabs = 0, busy = 0, s;
+	bool root_live = false, busy_live = false;
+	unsigned int c, r;
+	void *desc;
 	int err;
 
 	if (in->error)
@@ -419,34 +566,13 @@ int pmpool_validate_pool(struct pmpool_incoming *in,
 		return -EINVAL;
 	}
 	desc = phys_to_virt(in->desc_phys);
-	/* Each field read once; the chunk table once, below. */
-	if (READ_ONCE(desc->magic) != PMPOOL_ABI_DESC_MAGIC) {
-		in->error = "bad descriptor magic";
+	/* Each field read once; the chunk list once, and copied. */
+	if (in->version == 2)
+		err = pmpool_desc_read_v2(in, desc);
+	else
+		err = pmpool_desc_read_v3(in, desc, block_order, &want_slabs, &busy);
+	if (err)
 		return -EINVAL;
-	}
-	if (READ_ONCE(desc->obj_size) != geo->obj_size ||
-	    READ_ONCE(desc->slab_order) != geo->slab_order ||
-	    READ_ONCE(desc->objs_per_slab) != geo->objs_per_slab ||
-	    READ_ONCE(desc->rec_size) != geo->rec_size ||
-	    READ_ONCE(desc->recs_per_chunk) != geo->recs_per_chunk ||
-	    READ_ONCE(desc->reserved)) {
-		in->error = "descriptor geometry does not match the directory";
-		return -EINVAL;
-	}
-	nr_chunks = READ_ONCE(desc->nr_chunks);
-	if (nr_chunks > PMPOOL_ABI_MAX_CHUNKS) {
-		in->error = "chunk count above capacity";
-		return -EINVAL;
-	}
-	in->nr_chunks = nr_chunks;
-	in->root = READ_ONCE(desc->root);
-	kfree(in->chunks);
-	in->chunks = kmemdup_array(desc->chunks, nr_chunks, sizeof(*in->chunks),
-				   GFP_KERNEL);
-	if (!in->chunks && nr_chunks) {
-		in->error = "no memory to validate it";
-		return -EINVAL;
-	}
 
 	for (c = 0; c < in->nr_chunks; c++) {
 		void *chunk;
@@ -465,6 +591,7 @@ int pmpool_validate_pool(struct pmpool_incoming *in,
 			unsigned long *bm = (unsigned long *)rec->bitmap;
 			phys_addr_t phys = READ_ONCE(rec->phys);
 
+			s = (u64)c * geo->recs_per_chunk + r;
 			if (find_next_bit(bm, nbits, geo->objs_per_slab) < nbits) {
 				in->error = "bitmap has bits beyond the last object";
 				return -EINVAL;
@@ -476,7 +603,7 @@ int pmpool_validate_pool(struct pmpool_incoming *in,
 				}
 				continue;
 			}
-			if ((u64)c * geo->recs_per_chunk + r > PMPOOL_ABI_HANDLE_SLAB_MASK) {
+			if (s > PMPOOL_ABI_HANDLE_SLAB_MASK) {
 				in->error = "slab number above capacity";
 				return -EINVAL;
 			}
@@ -487,22 +614,41 @@ int pmpool_validate_pool(struct pmpool_incoming *in,
 					"slab is not a preserved block of the slab order";
 				return -EINVAL;
 			}
+			if (busy && s == busy - 1) {
+				/* Added or removed at kexec time: empty. */
+				if (!bitmap_empty(bm, geo->objs_per_slab)) {
+					in->error = "slab being added or removed has objects";
+					return -EINVAL;
+				}
+				busy_live = true;
+			}
 			nr_slabs++;
 			nr_inuse += bitmap_weight(bm, geo->objs_per_slab);
 		}
 	}
+	/*
+	 * v3: every slab the descriptor counts is in the records; the one
+	 * named busy may be counted or not, whichever side of the kexec its
+	 * count fell.  (v2 has no count: see the ABI.)
+	 */
+	if (in->version != 2 &&
+	    want_slabs != nr_slabs - busy_live &&
+	    !(busy && want_slabs == nr_slabs - busy_live + 1)) {
+		in->error = "slab count does not match the slab records";
+		return -EINVAL;
+	}
 
 	if (in->root) {
 		u64 h = in->root;
-		unsigned int s = pmpool_handle_slab(h), i = pmpool_handle_obj(h);
-		unsigned int cidx = s / geo->recs_per_chunk;
+		unsigned int hs = pmpool_handle_slab(h), i = pmpool_handle_obj(h);
+		unsigned int cidx = hs / geo->recs_per_chunk;
 
 		if (pmpool_handle_tag(h) == in->tag && i < geo->objs_per_slab &&
 		    cidx < in->nr_chunks) {
 			struct pmpool_slab_ser *rec;
 
 			rec = pmpool_rec(geo, phys_to_virt(in->chunks[cidx]),
-					 s % geo->recs_per_chunk);
+					 hs % geo->recs_per_chunk);
 			root_live = rec->phys &&
 				    test_bit(i, (unsigned long *)rec->bitmap);
 		}
@@ -516,7 +662,7 @@ int pmpool_validate_pool(struct pmpool_incoming *in,
 	return 0;
 }
 
-/* Adds @in's desc, chunks and slabs to @r (if @r) and returns their count. */
+/* Adds @in's blocks to @r (if @r) and returns their count. */
 static unsigned long pmpool_incoming_ranges(struct pmpool_incoming *in,
 					    struct pmpool_range *r)
 {
@@ -528,6 +674,10 @@ static unsigned long pmpool_incoming_ranges(struct pmpool_incoming *in,
 		r[n] = (struct pmpool_range){ in->desc_phys,
 			in->desc_phys + PMPOOL_ABI_DESC_SIZE };
 	n++;
+	for (i = 0; i < in->nr_tables; i++, n++)
+		if (r)
+			r[n] = (struct pmpool_range){ in->tables[i],
+				in->tables[i] + PMPOOL_ABI_TABLE_SIZE };
 	for (c = 0; c < in->nr_chunks; c++) {
 		void *chunk = phys_to_virt(in->chunks[c]);
 
@@ -658,9 +808,33 @@ void pmpool_incoming_free_all(struct list_head *incoming)
 
 	list_for_each_entry_safe(in, tmp, incoming, list) {
 		list_del(&in->list);
-		kfree(in->chunks);
+		pmpool_incoming_tables_free(in);
 		kfree(in);
 	}
+}
+
+/*
+ * The layout a directory's compatible string names: 3 for the one this
+ * kernel writes, 2 for the previous release's, 0 if this kernel cannot
+ * read it.  A test kernel speaking the next version
+ * (pmpool.test_abi_bump=1) reads only its own.
+ */
+static unsigned int pmpool_fdt_version(const void *fdt)
+{
+	if (!fdt_node_check_compatible(fdt, 0, pmpool_abi_compat))
+		return 3;
+	if (!strcmp(pmpool_abi_compat, PMPOOL_ABI_COMPATIBLE) &&
+	    !fdt_node_check_compatible(fdt, 0, PMPOOL_ABI_COMPATIBLE_V2))
+		return 2;
+	return 0;
+}
+
+/* The compatible strings this kernel reads, newest first, for people. */
+const char *pmpool_abi_reads(void)
+{
+	if (strcmp(pmpool_abi_compat, PMPOOL_ABI_COMPATIBLE))
+		return pmpool_abi_compat;
+	return PMPOOL_ABI_COMPATIBLE ", " PMPOOL_ABI_COMPATIBLE_V2;
 }
 
 /**
@@ -682,6 +856,7 @@ int pmpool_parse_handover(const void *fdt, size_t size,
 			  pmpool_block_order_fn block_order)
 {
 	struct pmpool_incoming *in;
+	unsigned int version;
 	int node, err, len;
 
 	if (size < sizeof(struct fdt_header) || fdt_check_header(fdt) ||
@@ -689,15 +864,19 @@ int pmpool_parse_handover(const void *fdt, size_t size,
 		pr_err("refusing handover: directory is not a valid FDT\n");
 		return -EINVAL;
 	}
-	if (fdt_node_check_compatible(fdt, 0, pmpool_abi_compat)) {
+	version = pmpool_fdt_version(fdt);
+	if (!version) {
 		const char *compat = fdt_getprop(fdt, 0, "compatible", &len);
 
 		if (!compat || len < 1 || compat[len - 1])
 			compat = "(none)";
-		pr_err("refusing handover: directory is %.32s, this kernel reads %s only\n",
-		       compat, pmpool_abi_compat);
+		pr_err("refusing handover: directory is %.32s, this kernel reads %s\n",
+		       compat, pmpool_abi_reads());
 		return -EINVAL;
 	}
+	if (version == 2)
+		pr_info("reading a %s handover: restored pools are handed over as %s\n",
+			PMPOOL_ABI_COMPATIBLE_V2, pmpool_abi_compat);
 
 	fdt_for_each_subnode(node, fdt, 0) {
 		in = kzalloc_obj(*in, GFP_KERNEL);
@@ -705,7 +884,7 @@ int pmpool_parse_handover(const void *fdt, size_t size,
 			err = -ENOMEM;
 			goto out_free;
 		}
-		pmpool_parse_node(fdt, node, in);
+		pmpool_parse_node(fdt, node, version, in);
 		list_add_tail(&in->list, incoming);
 	}
 	if (node < 0 && node != -FDT_ERR_NOTFOUND) {
@@ -838,7 +1017,7 @@ pmpool_ranges_apply(struct pmpool_incoming *in, struct pmpool *pool,
 	for (c = 0; c < nr_chunks; c++) {
 		rec = phys_to_virt(in->chunks[c]);
 		if (pool)
-			ch = pool->chunks[c];
+			ch = pmpool_chunk(pool, c);
 		for (r = 0; r < rpc; r++, rec += rec_size) {
 			phys = ((struct pmpool_slab_ser *)rec)->phys;
 			if (!phys)
@@ -855,16 +1034,20 @@ pmpool_ranges_apply(struct pmpool_incoming *in, struct pmpool *pool,
 		    pmpool_range_do(in, pool, op, in->chunks[c],
 				    PMPOOL_ABI_CHUNK_ORDER, NULL, 0))
 			return n;
+	for (c = 0; c < in->nr_tables; c++, n++)
+		if (n == limit ||
+		    pmpool_range_do(in, pool, op, in->tables[c], 0, NULL, 0))
+			return n;
 	if (n == limit ||
 	    pmpool_range_do(in, pool, op, in->desc_phys, 0, NULL, 0))
 		return n;
 	return n + 1;
 }
 
-/* Blocks (descriptor, chunks, slabs) of a validated incoming pool. */
+/* Blocks (descriptor, tables, chunks, slabs) of a validated incoming pool. */
 static unsigned long pmpool_incoming_blocks(const struct pmpool_incoming *in)
 {
-	return 1 + in->nr_chunks + in->nr_slabs;
+	return 1 + in->nr_tables + in->nr_chunks + in->nr_slabs;
 }
 
 /*
@@ -894,6 +1077,101 @@ static int pmpool_take_all(struct pmpool_incoming *in, struct pmpool *pool)
 	return -EIO;
 }
 
+/* Undo pmpool_restored_tables_get() for its first @nr tables. */
+static void pmpool_restored_tables_put(struct pmpool *pool,
+				       struct pmpool_incoming *in,
+				       struct pmpool_table_ser **tables,
+				       unsigned int nr)
+{
+	struct folio *folio;
+	unsigned int t;
+
+	for (t = in->nr_tables; t < nr; t++) {
+		folio = virt_to_folio(tables[t]);
+		pmpool_unpreserve_folio(pool, folio);
+		folio_put(folio);
+	}
+	kfree(tables);
+}
+
+/*
+ * The chunk tables a restored pool of @in's chunks needs: the handed-over
+ * ones (v3), or new ones for a v2 pool, whose descriptor listed its chunks
+ * itself.  New tables are allocated (and preserved) before anything is
+ * taken from KHO, so that running out of memory leaves the incoming pool
+ * as it was.
+ */
+static struct pmpool_table_ser **
+pmpool_restored_tables_get(struct pmpool *pool, struct pmpool_incoming *in,
+			   unsigned int nr)
+{
+	struct pmpool_table_ser **tables;
+	struct folio *folio;
+	unsigned int t;
+
+	tables = kcalloc(max(nr, 1U), sizeof(*tables), GFP_KERNEL);
+	if (!tables)
+		return NULL;
+	for (t = 0; t < nr; t++) {
+		if (t < in->nr_tables) {
+			tables[t] = phys_to_virt(in->tables[t]);
+			continue;
+		}
+		folio = folio_alloc(GFP_KERNEL, 0);
+		if (folio && pmpool_preserve_folio(pool, folio)) {
+			folio_put(folio);
+			folio = NULL;
+		}
+		if (!folio) {
+			pmpool_restored_tables_put(pool, in, tables, t);
+			return NULL;
+		}
+		tables[t] = folio_address(folio);
+	}
+	return tables;
+}
+
+/*
+ * Make a restored pool's descriptor and chunk tables say what validation
+ * read (and copied), whatever the pages hold now: they are the pool's live
+ * state from here on, in this release's layout.  Not seen by the next
+ * kernel before the directory lists the pool again (under pmpool_mutex).
+ */
+static void pmpool_restored_desc_write(struct pmpool *pool,
+				       const struct pmpool_incoming *in,
+				       struct pmpool_table_ser **tables,
+				       unsigned int nr)
+{
+	struct pmpool_desc_ser *desc = pool->desc;
+	const struct pmpool_geometry *geo = &in->geo;
+	unsigned int t, n;
+
+	memset(desc, 0, PMPOOL_ABI_DESC_SIZE);
+	desc->magic = PMPOOL_ABI_DESC_MAGIC;
+	desc->obj_size = geo->obj_size;
+	desc->slab_order = geo->slab_order;
+	desc->objs_per_slab = geo->objs_per_slab;
+	desc->rec_size = geo->rec_size;
+	desc->recs_per_chunk = geo->recs_per_chunk;
+	desc->nr_chunks = in->nr_chunks;
+	desc->root = in->root;
+	desc->nr_slabs = in->nr_slabs;
+	desc->table = nr ? virt_to_phys(tables[0]) : 0;
+	for (t = 0; t < nr; t++) {
+		n = min(in->nr_chunks - t * PMPOOL_ABI_TABLE_CHUNKS,
+			PMPOOL_ABI_TABLE_CHUNKS);
+		memset(tables[t], 0, PMPOOL_ABI_TABLE_SIZE);
+		tables[t]->magic = PMPOOL_ABI_TABLE_MAGIC;
+		tables[t]->index = t;
+		tables[t]->next = t + 1 < nr ? virt_to_phys(tables[t + 1]) : 0;
+		memcpy(tables[t]->chunks,
+		       in->chunks + (size_t)t * PMPOOL_ABI_TABLE_CHUNKS,
+		       n * sizeof(u64));
+	}
+	pool->table = nr ? tables[nr - 1] : NULL;
+	pool->nr_tables = nr;
+}
+
 /**
  * pmpool_restore() - take back a pool handed over by the previous kernel
  * @name: the name the pool was created with.
@@ -916,7 +1194,9 @@ static int pmpool_take_all(struct pmpool_incoming *in, struct pmpool *pool)
  */
 struct pmpool *pmpool_restore(const char *name)
 {
+	struct pmpool_table_ser **tables;
 	struct pmpool_incoming *in;
+	unsigned int nr_tables;
 	unsigned long n, done;
 	struct pmpool *pool;
 	int err;
@@ -943,26 +1223,23 @@ struct pmpool *pmpool_restore(const char *name)
 		goto out_unlock;
 	pool->desc = phys_to_virt(in->desc_phys);
 	/*
-	 * The descriptor is the pool's live state from here on: make it say
-	 * what validation read, whatever the page holds now.
-	 */
-	pool->desc->nr_chunks = in->nr_chunks;
-	pool->desc->root = in->root;
-	memcpy(pool->desc->chunks, in->chunks, in->nr_chunks * sizeof(*in->chunks));
-	/*
 	 * A restore that fails for want of memory can be retried: the
-	 * in-kernel state is allocated before KHO gives a page back, and
-	 * memory taken back stays with the incoming pool if preserving it
-	 * again fails.  It is preserved after the take, while each slab's
-	 * struct pages are still in cache.
+	 * in-kernel state (and a v2 pool's new chunk tables) is allocated
+	 * before KHO gives a page back, and memory taken back stays with the
+	 * incoming pool if preserving it again fails.  It is preserved after
+	 * the take, while each slab's struct pages are still in cache.
 	 */
-	err = pmpool_restored_chunks_prepare(pool);
-	if (err)
+	nr_tables = DIV_ROUND_UP(in->nr_chunks, PMPOOL_ABI_TABLE_CHUNKS);
+	tables = pmpool_restored_tables_get(pool, in, nr_tables);
+	if (!tables)
 		goto out_free;
+	err = pmpool_restored_chunks_prepare(pool, in);
+	if (err)
+		goto out_put_tables;
 	err = pmpool_take_all(in, pool);
 	if (err) {
 		pr_err("%s: restore failed: %s\n", name, in->error);
-		goto out_free;
+		goto out_put_tables;
 	}
 	n = pmpool_incoming_blocks(in);
 	if (pool->persistent) {
@@ -970,16 +1247,19 @@ struct pmpool *pmpool_restore(const char *name)
 		if (done < n) {
 			pmpool_ranges_apply(in, NULL, PMPOOL_RANGE_UNPRESERVE, done);
 			err = -ENOMEM;
-			goto out_free;
+			goto out_put_tables;
 		}
 	}
+	pmpool_restored_desc_write(pool, in, tables, nr_tables);
+	kfree(tables);
 	pmpool_restored_finish(pool, in->nr_slabs, in->nr_inuse);
 	pool->restored = true;
-	atomic_long_add(1 + ((unsigned long)in->nr_chunks << PMPOOL_ABI_CHUNK_ORDER) +
+	atomic_long_add(1 + nr_tables +
+			((unsigned long)in->nr_chunks << PMPOOL_ABI_CHUNK_ORDER) +
 			(in->nr_slabs << in->geo.slab_order), &pmpool_nr_pages);
 
 	list_del(&in->list);
-	kfree(in->chunks);
+	pmpool_incoming_tables_free(in);
 	kfree(in);
 	list_add_tail(&pool->list, &pmpool_pools);
 	/* Listed again by the next directory rewrite: not O(pools) here. */
@@ -989,6 +1269,8 @@ struct pmpool *pmpool_restore(const char *name)
 		 pool->name, pool->nr_inuse, pool->geo.obj_size, pool->nr_slabs);
 	return pool;
 
+out_put_tables:
+	pmpool_restored_tables_put(pool, in, tables, nr_tables);
 out_free:
 	pmpool_free_struct(pool);
 out_unlock:
@@ -1040,7 +1322,7 @@ int pmpool_discard(const char *name)
 		pr_info("discarded pool '%s': %lu slabs of order %u\n",
 			in->name, in->nr_slabs, in->geo.slab_order);
 		list_del(&in->list);
-		kfree(in->chunks);
+		pmpool_incoming_tables_free(in);
 		kfree(in);
 	}
 out_unlock:

@@ -143,13 +143,8 @@ static void *pmpool_slab_obj(struct pmpool *pool, struct pmpool_slab *slab,
 static struct pmpool_chunk *pmpool_chunk_find(struct pmpool *pool,
 					      unsigned long s, unsigned int *r)
 {
-	unsigned long c = s / pool->geo.recs_per_chunk;
-
-	if (c >= PMPOOL_ABI_MAX_CHUNKS)
-		return NULL;
 	*r = s % pool->geo.recs_per_chunk;
-	/* Pairs with smp_store_release() in pmpool_chunk_get(). */
-	return smp_load_acquire(&pool->chunks[c]);
+	return pmpool_chunk(pool, s / pool->geo.recs_per_chunk);
 }
 
 /*
@@ -231,7 +226,7 @@ static void pmpool_lazy_wake(struct pmpool *pool, unsigned int budget)
 	lockdep_assert_held(&pool->lock);
 	while (pool->nr_lazy && budget) {
 		/* A lazy slab is at or above @lazy_next: its chunk exists. */
-		ch = pool->chunks[pool->lazy_next / rpc];
+		ch = pmpool_chunk(pool, pool->lazy_next / rpc);
 		r = find_next_bit(ch->lazy, rpc, pool->lazy_next % rpc);
 		if (r == rpc) {
 			pool->lazy_next = ch->first + rpc;
@@ -334,12 +329,12 @@ struct pmpool *pmpool_alloc_struct(const char *name, u16 tag, int nid,
 	pool = kzalloc_obj(*pool, GFP_KERNEL);
 	if (!pool)
 		return NULL;
-	pool->chunks = kcalloc(PMPOOL_ABI_MAX_CHUNKS, sizeof(*pool->chunks),
-			       GFP_KERNEL);
+	pool->nr_leaves = DIV_ROUND_UP(PMPOOL_MAX_CHUNKS(geo), PMPOOL_LEAF_CHUNKS);
+	pool->leaves = kvcalloc(pool->nr_leaves, sizeof(*pool->leaves), GFP_KERNEL);
 	pool->cpu_slab = alloc_percpu(struct pmpool_cpu_slab);
-	if (!pool->chunks || !pool->cpu_slab) {
+	if (!pool->leaves || !pool->cpu_slab) {
 		free_percpu(pool->cpu_slab);
-		kfree(pool->chunks);
+		kvfree(pool->leaves);
 		kfree(pool);
 		return NULL;
 	}
@@ -358,7 +353,7 @@ struct pmpool *pmpool_alloc_struct(const char *name, u16 tag, int nid,
 	return pool;
 }
 
-static void pmpool_chunk_free(struct pmpool_chunk *ch)
+void pmpool_chunk_free(struct pmpool_chunk *ch)
 {
 	if (ch) {
 		kvfree(ch->slabs);
@@ -367,8 +362,7 @@ static void pmpool_chunk_free(struct pmpool_chunk *ch)
 }
 
 /* In-kernel state of chunk @c, without its records (@recs is NULL). */
-static struct pmpool_chunk *pmpool_chunk_alloc(struct pmpool *pool,
-					       unsigned int c)
+struct pmpool_chunk *pmpool_chunk_alloc(struct pmpool *pool, unsigned int c)
 {
 	unsigned int rpc = pool->geo.recs_per_chunk;
 	size_t words = BITS_TO_LONGS(rpc);
@@ -389,15 +383,40 @@ static struct pmpool_chunk *pmpool_chunk_alloc(struct pmpool *pool,
 	return ch;
 }
 
+/*
+ * Make @ch chunk @c of @pool for lockless lookups, allocating its leaf if
+ * it is the leaf's first.  Under &pmpool.grow_lock, or before the pool is
+ * visible.
+ */
+int pmpool_chunk_publish(struct pmpool *pool, unsigned int c,
+			 struct pmpool_chunk *ch)
+{
+	struct pmpool_leaf **leafp = &pool->leaves[c >> PMPOOL_LEAF_SHIFT];
+
+	if (!*leafp) {
+		struct pmpool_leaf *leaf = kzalloc_obj(*leaf, GFP_KERNEL);
+
+		if (!leaf)
+			return -ENOMEM;
+		smp_store_release(leafp, leaf);
+	}
+	/* Readers find the chunk complete (pmpool_chunk()). */
+	smp_store_release(&(*leafp)->chunk[c & (PMPOOL_LEAF_CHUNKS - 1)], ch);
+	return 0;
+}
+
 /* Frees the in-kernel structures only; the memory is released by callers. */
 void pmpool_free_struct(struct pmpool *pool)
 {
-	unsigned int c;
+	unsigned int l, i;
 
-	for (c = 0; c < PMPOOL_ABI_MAX_CHUNKS; c++)
-		pmpool_chunk_free(pool->chunks[c]);
+	for (l = 0; l < pool->nr_leaves && pool->leaves[l]; l++) {
+		for (i = 0; i < PMPOOL_LEAF_CHUNKS; i++)
+			pmpool_chunk_free(pool->leaves[l]->chunk[i]);
+		kfree(pool->leaves[l]);
+	}
 	free_percpu(pool->cpu_slab);
-	kfree(pool->chunks);
+	kvfree(pool->leaves);
 	kfree(pool);
 }
 
@@ -525,16 +544,53 @@ struct pmpool *pmpool_create(const char *name, size_t obj_size,
 }
 EXPORT_SYMBOL_GPL(pmpool_create);
 
-/* Add metadata chunk @c, the next one.  Sleeps. */
-static int pmpool_chunk_get(struct pmpool *pool, unsigned int c)
+/*
+ * Add chunk table @t, the next one, to the end of the chain.  A table that
+ * then gets no chunk (its chunk's allocation failed) stays in the chain for
+ * the next attempt; the next kernel ignores a table beyond the chunk count.
+ * Sleeps.
+ */
+static int pmpool_table_add(struct pmpool *pool, unsigned int t)
 {
-	struct pmpool_chunk *ch;
+	struct pmpool_table_ser *table;
 	struct folio *folio;
 
 	lockdep_assert_held(&pool->grow_lock);
+	folio = pmpool_folio_alloc(pool, GFP_KERNEL | __GFP_ZERO, 0);
+	if (!folio)
+		return -ENOMEM;
+	table = folio_address(folio);
+	table->magic = PMPOOL_ABI_TABLE_MAGIC;
+	table->index = t;
+	/* The table is complete before the next kernel can find it. */
+	smp_wmb();
+	if (t)
+		WRITE_ONCE(pool->table->next, pmpool_folio_phys(folio));
+	else
+		WRITE_ONCE(pool->desc->table, pmpool_folio_phys(folio));
+	pool->table = table;
+	pool->nr_tables = t + 1;
+	return 0;
+}
+
+/* Add metadata chunk @c, the next one.  Sleeps. */
+static int pmpool_chunk_get(struct pmpool *pool, unsigned int c)
+{
+	unsigned int t = c / PMPOOL_ABI_TABLE_CHUNKS;
+	struct pmpool_chunk *ch;
+	struct folio *folio;
+	int err;
+
+	lockdep_assert_held(&pool->grow_lock);
 	/* Chunks fill in order: @c is the first one that does not exist. */
-	if (WARN_ON_ONCE(c != pool->desc->nr_chunks || pool->chunks[c]))
+	if (WARN_ON_ONCE(c != pool->desc->nr_chunks || pmpool_chunk(pool, c) ||
+			 t > pool->nr_tables))
 		return -EINVAL;
+	if (t == pool->nr_tables) {
+		err = pmpool_table_add(pool, t);
+		if (err)
+			return err;
+	}
 	ch = pmpool_chunk_alloc(pool, c);
 	if (!ch)
 		return -ENOMEM;
@@ -545,11 +601,17 @@ static int pmpool_chunk_get(struct pmpool *pool, unsigned int c)
 		return -ENOMEM;
 	}
 	ch->recs = folio_address(folio);
-	/* Readers find the chunk complete (pmpool_chunk_find()). */
-	smp_store_release(&pool->chunks[c], ch);
+	err = pmpool_chunk_publish(pool, c, ch);
+	if (err) {
+		pmpool_folio_free(pool, folio);
+		pmpool_chunk_free(ch);
+		return err;
+	}
 	/* The zeroed chunk must be in place before the next kernel sees it. */
 	smp_wmb();
-	WRITE_ONCE(pool->desc->chunks[c], pmpool_folio_phys(folio));
+	WRITE_ONCE(pool->table->chunks[c % PMPOOL_ABI_TABLE_CHUNKS],
+		   pmpool_folio_phys(folio));
+	smp_wmb();
 	WRITE_ONCE(pool->desc->nr_chunks, c + 1);
 	return 0;
 }
@@ -568,23 +630,47 @@ static struct pmpool_chunk *pmpool_slab_number_get(struct pmpool *pool,
 
 	lockdep_assert_held(&pool->grow_lock);
 	for (c = pool->grow_hint; c < nr_chunks; c++) {
-		*r = find_first_zero_bit(pool->chunks[c]->used, rpc);
+		*r = find_first_zero_bit(pmpool_chunk(pool, c)->used, rpc);
 		if (*r < rpc)
 			break;
 	}
 	pool->grow_hint = c;
 	if (c == nr_chunks) {
-		if ((u64)c * rpc >= PMPOOL_MAX_SLABS(pool))
+		if ((u64)c * rpc >= PMPOOL_MAX_SLABS)
 			return ERR_PTR(-ENOSPC);
 		err = pmpool_chunk_get(pool, c);
 		if (err)
 			return ERR_PTR(err);
 		*r = 0;
 	}
-	ch = pool->chunks[c];
-	if ((u64)ch->first + *r >= PMPOOL_MAX_SLABS(pool))
+	ch = pmpool_chunk(pool, c);
+	if ((u64)ch->first + *r >= PMPOOL_MAX_SLABS)
 		return ERR_PTR(-ENOSPC);
 	return ch;
+}
+
+/*
+ * The descriptor's slab count, around a change of the @phys of the record
+ * of slab @s, whose slab is empty: pmpool_slab_busy() before the change,
+ * pmpool_slab_counted() with the change in the count (+1 or -1) after it.
+ */
+static void pmpool_slab_busy(struct pmpool *pool, unsigned int s)
+{
+	lockdep_assert_held(&pool->grow_lock);
+	WRITE_ONCE(pool->desc->busy_slab, (u64)s + 1);
+	smp_wmb();
+}
+
+static void pmpool_slab_counted(struct pmpool *pool, int delta)
+{
+	struct pmpool_desc_ser *desc = pool->desc;
+
+	lockdep_assert_held(&pool->grow_lock);
+	smp_wmb();
+	/* Only this kernel writes its descriptor, under the grow lock. */
+	WRITE_ONCE(desc->nr_slabs, desc->nr_slabs + delta);
+	smp_wmb();
+	WRITE_ONCE(desc->busy_slab, 0);
 }
 
 /* Add one slab to @pool.  Sleeps. */
@@ -621,10 +707,13 @@ static int pmpool_grow(struct pmpool *pool)
 
 	/*
 	 * The record's bitmap is zero (fresh chunk, or cleared when the slab
-	 * number was last released); setting @phys hands the slab over.
+	 * number was last released); setting @phys hands the slab over.  The
+	 * count follows, and the next kernel forgives a difference of one in
+	 * the record named busy while this is under way (see the ABI).
 	 */
-	smp_wmb();
+	pmpool_slab_busy(pool, slab->index);
 	WRITE_ONCE(slab->rec->phys, pmpool_folio_phys(folio));
+	pmpool_slab_counted(pool, 1);
 
 	spin_lock_irqsave(&pool->lock, flags);
 	list_add_tail(&slab->list, &pool->partial);
@@ -666,7 +755,9 @@ static void pmpool_slab_release(struct pmpool *pool, struct pmpool_chunk *ch,
 
 	lockdep_assert_held(&pool->grow_lock);
 	/* First out of the next kernel's view, then unpreserved and freed. */
+	pmpool_slab_busy(pool, ch->first + r);
 	WRITE_ONCE(rec->phys, 0);
+	pmpool_slab_counted(pool, -1);
 	/* Orders the unpublish before the bitmap reset and the free below. */
 	smp_wmb();
 	bitmap_zero(pmpool_rec_bitmap(rec), pool->geo.objs_per_slab);
@@ -1299,6 +1390,7 @@ void pmpool_destroy(struct pmpool *pool)
 	struct pmpool_chunk *ch;
 	unsigned int c, r;
 	unsigned long s;
+	phys_addr_t next;
 	bool keep;
 
 	if (!pool)
@@ -1325,8 +1417,15 @@ void pmpool_destroy(struct pmpool *pool)
 		pmpool_slab_release(pool, ch, r);
 	}
 	mutex_unlock(&pool->grow_lock);
-	for (c = 0; c < PMPOOL_ABI_MAX_CHUNKS && pool->chunks[c]; c++)
-		pmpool_folio_free(pool, virt_to_folio(pool->chunks[c]->recs));
+	for (c = 0; (ch = pmpool_chunk(pool, c)); c++)
+		pmpool_folio_free(pool, virt_to_folio(ch->recs));
+	/* Ours, and written by us only: the chain can be followed. */
+	for (next = pool->desc->table; next; ) {
+		struct pmpool_table_ser *table = phys_to_virt(next);
+
+		next = table->next;
+		pmpool_folio_free(pool, virt_to_folio(table));
+	}
 	pmpool_folio_free(pool, virt_to_folio(pool->desc));
 	pmpool_free_struct(pool);
 }
@@ -1337,15 +1436,21 @@ EXPORT_SYMBOL_GPL(pmpool_destroy);
  * allocated before KHO gives anything back (a failure leaves the incoming
  * pool as it was).  Their slabs are set up later, one by one, as needed.
  */
-int pmpool_restored_chunks_prepare(struct pmpool *pool)
+int pmpool_restored_chunks_prepare(struct pmpool *pool,
+				   const struct pmpool_incoming *in)
 {
+	struct pmpool_chunk *ch;
 	unsigned int c;
 
-	for (c = 0; c < pool->desc->nr_chunks; c++) {
-		pool->chunks[c] = pmpool_chunk_alloc(pool, c);
-		if (!pool->chunks[c])
+	for (c = 0; c < in->nr_chunks; c++) {
+		ch = pmpool_chunk_alloc(pool, c);
+		if (!ch)
 			return -ENOMEM;
-		pool->chunks[c]->recs = phys_to_virt(pool->desc->chunks[c]);
+		ch->recs = phys_to_virt(in->chunks[c]);
+		if (pmpool_chunk_publish(pool, c, ch)) {
+			pmpool_chunk_free(ch);
+			return -ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -1370,12 +1475,12 @@ void pmpool_restored_slab_poison(struct pmpool *pool, struct pmpool_chunk *ch,
 void pmpool_restored_finish(struct pmpool *pool, unsigned long nr_slabs,
 			    unsigned long nr_inuse)
 {
+	struct pmpool_chunk *ch;
 	unsigned int c;
 
 	/* Every slab handed over is lazy; per chunk, not per slab. */
-	for (c = 0; c < pool->desc->nr_chunks; c++)
-		bitmap_copy(pool->chunks[c]->lazy, pool->chunks[c]->used,
-			    pool->geo.recs_per_chunk);
+	for (c = 0; (ch = pmpool_chunk(pool, c)); c++)
+		bitmap_copy(ch->lazy, ch->used, pool->geo.recs_per_chunk);
 	pool->nr_slabs = nr_slabs;
 	pool->nr_lazy = nr_slabs;
 	pool->nr_inuse = nr_inuse;
@@ -1406,10 +1511,14 @@ void pmpool_get_stats(struct pmpool *pool, struct pmpool_stats *stats)
 					   2 * BITS_TO_LONGS(rpc) * sizeof(long)) +
 		      kmalloc_size_roundup(rpc * sizeof(struct pmpool_slab));
 	stats->slab_bytes = (u64)stats->nr_slabs << (PAGE_SHIFT + pool->geo.slab_order);
-	/* Handed over (descriptor, chunks), then in-kernel (structs). */
+	/* Handed over (descriptor, tables, chunks), then in-kernel (structs). */
 	stats->meta_bytes = PMPOOL_ABI_DESC_SIZE +
+			    (u64)DIV_ROUND_UP(nr_chunks, PMPOOL_ABI_TABLE_CHUNKS) *
+			    PMPOOL_ABI_TABLE_SIZE +
 			    (u64)nr_chunks * (PMPOOL_CHUNK_SIZE + chunk_bytes) +
-			    sizeof(*pool) + PMPOOL_ABI_MAX_CHUNKS * sizeof(*pool->chunks) +
+			    (u64)DIV_ROUND_UP(nr_chunks, PMPOOL_LEAF_CHUNKS) *
+			    sizeof(struct pmpool_leaf) +
+			    sizeof(*pool) + pool->nr_leaves * sizeof(*pool->leaves) +
 			    nr_cpu_ids * sizeof(struct pmpool_cpu_slab);
 }
 EXPORT_SYMBOL_GPL(pmpool_get_stats);
@@ -1481,6 +1590,8 @@ static int __init pmpool_init(void)
 	int ret;
 
 	BUILD_BUG_ON(sizeof(struct pmpool_desc_ser) > PMPOOL_ABI_DESC_SIZE);
+	BUILD_BUG_ON(sizeof(struct pmpool_desc_v2_ser) > PMPOOL_ABI_DESC_SIZE);
+	BUILD_BUG_ON(sizeof(struct pmpool_table_ser) != PMPOOL_ABI_TABLE_SIZE);
 	BUILD_BUG_ON(PMPOOL_NAME_MAX + 1 != PMPOOL_ABI_NAME_MAX);
 	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "lib/pmpool:dead",
 					NULL, pmpool_cpu_dead);

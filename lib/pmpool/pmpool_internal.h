@@ -22,10 +22,22 @@
 #define PMPOOL_MIN_SLAB_ORDER	4
 #define PMPOOL_MAX_OBJ_SIZE	(PAGE_SIZE << MAX_PAGE_ORDER)
 #define PMPOOL_CHUNK_SIZE	(PAGE_SIZE << PMPOOL_ABI_CHUNK_ORDER)
-/* Slab numbers must fit the handle, and all chunks the descriptor. */
-#define PMPOOL_MAX_SLABS(p)	min_t(u64, PMPOOL_ABI_HANDLE_SLAB_MASK + 1, \
-				      (u64)PMPOOL_ABI_MAX_CHUNKS * \
-				      (p)->geo.recs_per_chunk)
+/* Slab numbers must fit the handle: the only bound on a pool's size. */
+#define PMPOOL_MAX_SLABS	(PMPOOL_ABI_HANDLE_SLAB_MASK + 1)
+/* Chunks that hold every slab number of a geometry. */
+#define PMPOOL_MAX_CHUNKS(geo)	DIV_ROUND_UP(PMPOOL_MAX_SLABS, (geo)->recs_per_chunk)
+/* Chunk tables that list that many chunks. */
+#define PMPOOL_MAX_TABLES(geo)	DIV_ROUND_UP(PMPOOL_MAX_CHUNKS(geo), \
+					     PMPOOL_ABI_TABLE_CHUNKS)
+/*
+ * In-kernel chunk lookup is two-level: &pmpool.leaves[c >> 9] is a page of
+ * 512 chunk pointers, allocated when its first chunk is added.  The top
+ * level covers every chunk the geometry can have (at most 2185 leaves, for
+ * 8-byte objects), so a pool never reallocates it and lockless lookups
+ * need no RCU.
+ */
+#define PMPOOL_LEAF_SHIFT	9
+#define PMPOOL_LEAF_CHUNKS	(1U << PMPOOL_LEAF_SHIFT)
 
 /**
  * struct pmpool_geometry - layout of a pool, derived from its object size
@@ -95,7 +107,7 @@ struct pmpool_cpu_slab {
  * @slabs:   the slab structs, one per record.
  *
  * Chunks are never freed before their pool, so lockless readers
- * (pmpool_map()) may use one once they have seen it in &pmpool.chunks.
+ * (pmpool_map()) may use one once they have found it (pmpool_chunk()).
  */
 struct pmpool_chunk {
 	void *recs;
@@ -103,6 +115,11 @@ struct pmpool_chunk {
 	unsigned long *used;
 	unsigned long *lazy;
 	struct pmpool_slab *slabs;
+};
+
+/* A page of chunk pointers: chunks ``n << PMPOOL_LEAF_SHIFT`` and up. */
+struct pmpool_leaf {
+	struct pmpool_chunk *chunk[PMPOOL_LEAF_CHUNKS];
 };
 
 /**
@@ -130,9 +147,12 @@ struct pmpool_chunk {
  * @grow_hint:  no chunk below this one has a free record; under @grow_lock.
  * @walkers:    pmpool_walk() calls under way; no slab is released meanwhile.
  * @desc:       the descriptor, in a preserved page.
- * @chunks:     the metadata chunks, %PMPOOL_ABI_MAX_CHUNKS entries;
- *              an entry is set once (smp_store_release()) and kept until
- *              the pool is freed.
+ * @leaves:     the metadata chunks, two-level (%PMPOOL_LEAF_SHIFT); a leaf
+ *              and an entry of a leaf are set once (smp_store_release())
+ *              and kept until the pool is freed.
+ * @nr_leaves:  entries of @leaves: enough for PMPOOL_MAX_CHUNKS().
+ * @table:      the last chunk table, in a preserved page, or NULL.
+ * @nr_tables:  chunk tables in the chain; under @grow_lock.
  * @cpu_slab:   per CPU, the slab that CPU allocates from without @lock;
  *              its free objects count as in use in @nr_inuse until it is
  *              given back.
@@ -149,7 +169,8 @@ struct pmpool {
 	bool restored;
 	struct pmpool_geometry geo;
 	struct pmpool_desc_ser *desc;
-	struct pmpool_chunk **chunks;
+	struct pmpool_leaf **leaves;
+	unsigned int nr_leaves;
 	struct pmpool_cpu_slab __percpu *cpu_slab;
 
 	/* Written by every allocation and free: a cache line of its own. */
@@ -164,6 +185,8 @@ struct pmpool {
 
 	struct mutex grow_lock ____cacheline_aligned_in_smp; /* see @grow_lock */
 	unsigned int grow_hint;
+	unsigned int nr_tables;
+	struct pmpool_table_ser *table;
 	atomic_t walkers;
 	struct work_struct work;
 	struct list_head list;
@@ -182,11 +205,14 @@ typedef int (*pmpool_block_order_fn)(phys_addr_t phys);
  * @tag:       pool tag (0 if the node was refused before its tag was read).
  * @nid:       NUMA node.
  * @geo:       layout, checked against the descriptor.
+ * @version:   format of the descriptor: 2 or 3 (the directory's).
  * @desc_phys: physical address of the descriptor.
  * @nr_chunks: validated copy of the descriptor's chunk count.
+ * @nr_tables: chunk tables that list them (0 in v2).
  * @root:      validated copy of the descriptor's root handle.
- * @chunks:    validated copy of the descriptor's chunk addresses, never
- *             read again from preserved memory.
+ * @chunks:    validated copy of the chunk addresses, never read again
+ *             from preserved memory.
+ * @tables:    validated copy of the chunk tables' addresses.
  * @nr_slabs:  slabs found by validation.
  * @nr_inuse:  live objects found by validation.
  * @error:     why the pool was refused, NULL if it is valid.
@@ -201,10 +227,13 @@ struct pmpool_incoming {
 	u16 tag;
 	int nid;
 	struct pmpool_geometry geo;
+	unsigned int version;
 	phys_addr_t desc_phys;
 	unsigned int nr_chunks;
+	unsigned int nr_tables;
 	u64 root;
 	u64 *chunks;
+	u64 *tables;
 	unsigned long nr_slabs;
 	unsigned long nr_inuse;
 	const char *error;
@@ -252,6 +281,24 @@ static inline phys_addr_t pmpool_folio_phys(struct folio *folio)
 	return PFN_PHYS(folio_pfn(folio));
 }
 
+/*
+ * Chunk @c of @pool, or NULL if it does not exist (yet).  Safe without
+ * locks: a chunk once published stays until the pool is freed.
+ */
+static inline struct pmpool_chunk *pmpool_chunk(struct pmpool *pool,
+						unsigned long c)
+{
+	struct pmpool_leaf *leaf;
+
+	if (unlikely(c >= (unsigned long)pool->nr_leaves << PMPOOL_LEAF_SHIFT))
+		return NULL;
+	/* Pairs with smp_store_release() in pmpool_chunk_publish(). */
+	leaf = smp_load_acquire(&pool->leaves[c >> PMPOOL_LEAF_SHIFT]);
+	if (unlikely(!leaf))
+		return NULL;
+	return smp_load_acquire(&leaf->chunk[c & (PMPOOL_LEAF_CHUNKS - 1)]);
+}
+
 static inline struct pmpool_slab_ser *
 pmpool_rec(const struct pmpool_geometry *geo, void *chunk, unsigned int i)
 {
@@ -263,7 +310,12 @@ struct pmpool *pmpool_alloc_struct(const char *name, u16 tag, int nid,
 				   const struct pmpool_geometry *geo);
 void pmpool_free_struct(struct pmpool *pool);
 struct pmpool_slab_ser *pmpool_rec_next(struct pmpool *pool, unsigned long *s);
-int pmpool_restored_chunks_prepare(struct pmpool *pool);
+int pmpool_chunk_publish(struct pmpool *pool, unsigned int c,
+			 struct pmpool_chunk *ch);
+struct pmpool_chunk *pmpool_chunk_alloc(struct pmpool *pool, unsigned int c);
+void pmpool_chunk_free(struct pmpool_chunk *ch);
+int pmpool_restored_chunks_prepare(struct pmpool *pool,
+				   const struct pmpool_incoming *in);
 void pmpool_restored_slab_poison(struct pmpool *pool, struct pmpool_chunk *ch,
 				 unsigned int r);
 void pmpool_restored_finish(struct pmpool *pool, unsigned long nr_slabs,
@@ -288,6 +340,7 @@ static inline void pmpool_restored_slab_init(struct pmpool *pool,
 
 /* Handover (handover.c). */
 extern const char *pmpool_abi_compat;
+const char *pmpool_abi_reads(void);
 int pmpool_handover_update(void);
 bool pmpool_handover_active(void);
 bool pmpool_handover_frozen(void);

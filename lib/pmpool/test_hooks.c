@@ -7,12 +7,14 @@
  *   echo "<case> [<pool>]" > /sys/kernel/debug/pmpool/corrupt
  *
  * Cases damaging the whole directory: compat, truncate.
- * Cases damaging one pool: magic, slab-outside, overlap, count, root-free,
- * name-nul, and these that name memory KHO did not preserve as described:
- * desc-unpreserved, chunk-unpreserved, slab-unpreserved (the block moved to
- * a copy that is not preserved), slab-order (the slab moved to a preserved
- * block of a larger order), dup-name (an impostor pool of the same name,
- * listed first, with a valid preserved descriptor).  The damage is done in
+ * Cases damaging one pool: magic, slab-outside, overlap, count (the chunk
+ * count understated by one: the last chunk's slabs would be lost), busy
+ * (a slab with objects named as being added), root-free, name-nul, and
+ * these that name memory KHO did not preserve as described:
+ * desc-unpreserved, table-unpreserved, chunk-unpreserved, slab-unpreserved
+ * (the block moved to a copy that is not preserved), slab-order (the slab
+ * moved to a preserved block of a larger order), dup-name (an impostor
+ * pool of the same name, listed first, with a valid preserved descriptor).  The damage is done in
  * place, in preserved memory; the caller kexecs right after (this kernel's
  * own view of the pool is not updated).
  *
@@ -109,11 +111,22 @@ static int pmpool_test_unpreserved(const char *what, struct pmpool *pool)
 		return fdt_setprop_inplace_u64(fdt, node, PMPOOL_ABI_PROP_DESC,
 					       phys) ? -EIO : 0;
 	}
+	if (!pool->desc->nr_chunks)
+		return -ENOENT;
+	if (!strcmp(what, "table-unpreserved")) {
+		phys = pmpool_test_copy(pool->desc->table, 0);
+		if (!phys)
+			return -ENOMEM;
+		pool->desc->table = phys;
+		return 0;
+	}
 	if (!strcmp(what, "chunk-unpreserved")) {
-		phys = pmpool_test_copy(pool->desc->chunks[0], PMPOOL_ABI_CHUNK_ORDER);
-		if (!pool->desc->nr_chunks || !phys)
-			return -ENOENT;
-		pool->desc->chunks[0] = phys;
+		struct pmpool_table_ser *table = phys_to_virt(pool->desc->table);
+
+		phys = pmpool_test_copy(table->chunks[0], PMPOOL_ABI_CHUNK_ORDER);
+		if (!phys)
+			return -ENOMEM;
+		table->chunks[0] = phys;
 		return 0;
 	}
 	if (!s0)
@@ -155,9 +168,12 @@ static int pmpool_test_impostor(struct pmpool *pool)
 	desc = kho_alloc_preserve(PMPOOL_ABI_DESC_SIZE);
 	if (IS_ERR(desc))
 		return PTR_ERR(desc);
-	memcpy(desc, pool->desc, offsetof(struct pmpool_desc_ser, chunks));
+	memcpy(desc, pool->desc, sizeof(*desc));
 	desc->nr_chunks = 0;
 	desc->root = 0;
+	desc->nr_slabs = 0;
+	desc->busy_slab = 0;
+	desc->table = 0;
 	if (fdt_open_into(fdt, fdt, size))
 		return -EIO;
 	node = fdt_add_subnode(fdt, 0, "pool@ffff");
@@ -192,7 +208,19 @@ static int pmpool_test_damage_pool(const char *what, struct pmpool *pool)
 	} else if (!strcmp(what, "overlap") && s0 && s1) {
 		s1->phys = s0->phys;
 	} else if (!strcmp(what, "count")) {
-		pool->desc->nr_chunks = PMPOOL_ABI_MAX_CHUNKS + 1;
+		if (!pool->desc->nr_chunks)
+			return -ENOENT;
+		pool->desc->nr_chunks--;
+	} else if (!strcmp(what, "busy")) {
+		unsigned long index = 0;
+
+		/* The first slab, which holds objects: not being added. */
+		if (!s0 || bitmap_empty((unsigned long *)s0->bitmap,
+					pool->geo.objs_per_slab) ||
+		    !pmpool_rec_next(pool, &index))
+			return -ENOENT;
+		pool->desc->busy_slab = index + 1;
+		pool->desc->nr_slabs--;
 	} else if (!strcmp(what, "root-free")) {
 		struct pmpool_slab_ser *rec;
 		unsigned long index;
@@ -211,6 +239,7 @@ static int pmpool_test_damage_pool(const char *what, struct pmpool *pool)
 		return -ENOSPC;
 	} else if (!strcmp(what, "desc-unpreserved") ||
 		   !strcmp(what, "chunk-unpreserved") ||
+		   !strcmp(what, "table-unpreserved") ||
 		   !strcmp(what, "slab-unpreserved") || !strcmp(what, "slab-order")) {
 		return pmpool_test_unpreserved(what, pool);
 	} else if (!strcmp(what, "dup-name")) {

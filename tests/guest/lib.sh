@@ -63,11 +63,13 @@ meminfo() { awk -v f="$1:" '$1 == f { print $2 }' /proc/meminfo; }
 swiotlb_slabs() { cat /sys/kernel/debug/swiotlb/io_tlb_nslabs 2>/dev/null || echo '?'; }
 
 # load_module NAME MODE [PARAM=VALUE...]: insmod NAME.ko mode=MODE; PASS if
-# it loads (our modules refuse to load when their own checks fail).
+# it loads (our modules refuse to load when their own checks fail).  The
+# modules are those of the kernel under $PMTEST_MODROOT (set it to /old in
+# a boot that runs OLD_KERNEL).
 load_module() {
 	local name=$1 mode=$2 ko
 	shift 2
-	ko=$(find /lib/modules -name "$name.ko" | head -1)
+	ko=$(find "${PMTEST_MODROOT:-}/lib/modules" -name "$name.ko" | head -1)
 	if [ -z "$ko" ]; then
 		fail "$name.ko not in the initramfs"
 		return 1
