@@ -150,6 +150,55 @@ static void pmpool_test_alloc_free(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, pmpool_test_inuse(pool), 0UL);
 }
 
+/* Bulk allocation across slabs: distinct live objects, zeroed, all or nothing. */
+static void pmpool_test_alloc_bulk(struct kunit *test)
+{
+	struct pmpool *pool = pmpool_test_create(test, "kt-bulk", 512);
+	unsigned int per, nr, i, j;
+	struct pmpool_stats st;
+	unsigned long flags;
+	u64 one, *h;
+	u8 *obj;
+
+	/* One object first: its slab is this CPU's, bulk takes the others. */
+	KUNIT_ASSERT_NOT_NULL(test, pmpool_alloc(pool, GFP_KERNEL, &one));
+	pmpool_get_stats(pool, &st);
+	per = st.nr_inuse + st.nr_free;
+	nr = 2 * per + 3;
+	h = kunit_kcalloc(test, nr, sizeof(*h), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	KUNIT_ASSERT_EQ(test, 0, pmpool_alloc_bulk(pool, GFP_KERNEL | __GFP_ZERO,
+						     nr, h));
+	for (i = 0; i < nr; i++) {
+		obj = pmpool_map(pool, h[i]);
+		KUNIT_ASSERT_NOT_NULL(test, obj);
+		KUNIT_EXPECT_TRUE(test, !memchr_inv(obj, 0, 512));
+		memset(obj, 0x5a, 512);
+		KUNIT_EXPECT_NE(test, h[i], one);
+		for (j = i + 1; j < nr; j += 97)
+			KUNIT_EXPECT_NE(test, h[i], h[j]);
+	}
+	/* Sorted by slab and object: a handle repeated would sit next to itself. */
+	for (i = 1; i < nr; i++)
+		KUNIT_EXPECT_NE(test, h[i - 1], h[i]);
+	KUNIT_EXPECT_EQ(test, pmpool_test_inuse(pool), nr + 1UL);
+	pmpool_get_stats(pool, &st);
+	KUNIT_EXPECT_GE(test, st.nr_slabs, 3UL);
+	for (i = 0; i < nr; i++)
+		KUNIT_EXPECT_EQ(test, 0, pmpool_free(pool, h[i]));
+
+	/* Atomic, one more than is free: nothing allocated, nothing leaked. */
+	pmpool_get_stats(pool, &st);
+	nr = st.nr_free + 1;
+	h = kunit_kcalloc(test, nr, sizeof(*h), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	local_irq_save(flags);
+	KUNIT_EXPECT_EQ(test, -ENOMEM, pmpool_alloc_bulk(pool, GFP_ATOMIC, nr, h));
+	local_irq_restore(flags);
+	KUNIT_EXPECT_EQ(test, pmpool_test_inuse(pool), 1UL);
+	KUNIT_EXPECT_EQ(test, 0, pmpool_free(pool, one));
+}
+
 static void pmpool_test_zero(struct kunit *test)
 {
 	struct pmpool *pool = pmpool_test_create(test, "kt-zero", 256);
@@ -667,6 +716,8 @@ struct pmpool_corruption {
 	u16 tag;
 	bool bad_name_nul;
 	u32 obj_size_delta;
+	u32 slab_order_delta;
+	bool tag_zero;
 	u32 flags;
 	/* After the pool memory is built. */
 	void (*damage)(struct pmpool_craft *c);
@@ -683,6 +734,10 @@ struct pmpool_corruption {
 static void dmg_magic(struct pmpool_craft *c) { c->desc[1]->magic ^= 1; }
 static void dmg_geometry(struct pmpool_craft *c) { c->desc[1]->rec_size += 8; }
 static void dmg_reserved(struct pmpool_craft *c) { c->desc[1]->reserved = 1; }
+static void dmg_desc_obj_size(struct pmpool_craft *c) { c->desc[1]->obj_size += 8; }
+static void dmg_desc_order(struct pmpool_craft *c) { c->desc[1]->slab_order++; }
+static void dmg_desc_per_slab(struct pmpool_craft *c) { c->desc[1]->objs_per_slab--; }
+static void dmg_desc_per_chunk(struct pmpool_craft *c) { c->desc[1]->recs_per_chunk++; }
 static void dmg_nr_chunks(struct pmpool_craft *c)
 {
 	c->desc[1]->nr_chunks = PMPOOL_MAX_CHUNKS(&c->geo) + 1;
@@ -884,6 +939,17 @@ static const struct pmpool_corruption pmpool_corruptions[] = {
 	{ .name = "bad descriptor magic", .damage = dmg_magic, .error = "magic" },
 	{ .name = "geometry mismatch", .damage = dmg_geometry, .error = "geometry" },
 	{ .name = "reserved field set", .damage = dmg_reserved, .error = "geometry" },
+	{ .name = "descriptor object size lies", .damage = dmg_desc_obj_size,
+	  .error = "geometry" },
+	{ .name = "descriptor slab order lies", .damage = dmg_desc_order,
+	  .error = "geometry" },
+	{ .name = "descriptor objects per slab lie", .damage = dmg_desc_per_slab,
+	  .error = "geometry" },
+	{ .name = "descriptor records per chunk lie", .damage = dmg_desc_per_chunk,
+	  .error = "geometry" },
+	{ .name = "directory slab order lies", .slab_order_delta = 1,
+	  .error = "slab order" },
+	{ .name = "tag 0", .tag_zero = true, .error = "tag out of range" },
 	{ .name = "chunk count above capacity", .damage = dmg_nr_chunks,
 	  .error = "chunk count above" },
 	{ .name = "slab count overstated", .damage = dmg_slabs_over,
@@ -1094,8 +1160,9 @@ static void pmpool_test_corrupt_handover(struct kunit *test)
 				 virt_to_phys(c->desc[0]));
 	err |= pmpool_craft_node(c->fdt, vname,
 				 strlen(vname) + (cor->bad_name_nul ? 0 : 1),
-				 cor->tag ?: 0x1002, c->geo.obj_size + cor->obj_size_delta,
-				 c->geo.slab_order, cor->flags,
+				 cor->tag_zero ? 0 : cor->tag ?: 0x1002,
+				 c->geo.obj_size + cor->obj_size_delta,
+				 c->geo.slab_order + cor->slab_order_delta, cor->flags,
 				 virt_to_phys(c->desc[1]));
 	err |= fdt_end_node(c->fdt);
 	err |= fdt_finish(c->fdt);
@@ -1155,6 +1222,7 @@ static struct kunit_case pmpool_alloc_cases[] = {
 	KUNIT_CASE_PARAM(pmpool_test_geometry, pmpool_size_gen_params),
 	KUNIT_CASE(pmpool_test_bad_create),
 	KUNIT_CASE_PARAM(pmpool_test_alloc_free, pmpool_size_gen_params),
+	KUNIT_CASE(pmpool_test_alloc_bulk),
 	KUNIT_CASE(pmpool_test_zero),
 	KUNIT_CASE(pmpool_test_handles),
 	KUNIT_CASE(pmpool_test_use_after_destroy),

@@ -85,6 +85,11 @@ EOF
 # The guest of the first member (all members have the same).
 sed -nE '/^(MEM|SMP|QEMU_EXTRA|CMDLINE_EXTRA|NEEDS_CONFIG|SILENCE|TIMEOUT_FIXED)=/p' \
 	"$sdir/${members[0]}/conf" >> "$cdir/conf"
+# An oops that does not panic leaves the next member to run in a damaged
+# kernel (a module stuck half loaded, locks held), where it fails for
+# someone else's fault: in a chain an oops panics, which stops the chain in
+# that member, and the members after it run alone.
+echo 'CMDLINE_EXTRA="$CMDLINE_EXTRA oops=panic"' >> "$cdir/conf"
 for i in $(seq 0 "$n"); do
 	{
 		if [ "$i" -gt 0 ]; then

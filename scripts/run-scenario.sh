@@ -12,6 +12,9 @@
 #                               60 s; x5/2 on the debug kernel and x3/2 with
 #                               guests in parallel, unless TIMEOUT_FIXED=1)
 #              MEM=1G SMP=2     guest size
+#              KHO_SCRATCH=l,g,n  kho_scratch= on the debug kernel (default
+#                               128M,512M,64M); a big guest's KASAN shadow
+#                               and memmap must fit in the global area
 #              ALONE=1          run-tests.sh runs no other guest beside it
 #                               (a scenario whose timing depends on the host)
 #              QEMU_EXTRA="..." extra QEMU arguments (devices, -M options)
@@ -49,7 +52,7 @@ logdir=$top/build/logs; mkdir -p "$logdir"
 log=$logdir/$name.log
 
 NEEDS_CONFIG="" ALONE=0 BOOTS=1 TIMEOUT=120 SILENCE=0 TIMEOUT_FIXED=0 MEM=1G SMP=2 QEMU_EXTRA="" CMDLINE_EXTRA="" KUNIT=0 EXPECT_FAIL=0
-STOCK_KERNEL=0 KEXEC_TOOLS=0 EXPECT_WHY="" OLD_KERNEL=""
+STOCK_KERNEL=0 KEXEC_TOOLS=0 EXPECT_WHY="" OLD_KERNEL="" KHO_SCRATCH=""
 EXPECT=() REJECT=() ALLOW=()
 # shellcheck disable=SC1091
 . "$sdir/conf"
@@ -71,7 +74,7 @@ if grep -q '^CONFIG_KASAN=y' "$obj/.config" && [ "${TIMEOUT_FIXED:-0}" != 1 ]; t
 	# area takes the next kernel's allocations below 4 GiB, the 64 MiB
 	# swiotlb among them: at 64M, swiotlb sometimes found no room next to
 	# the kexec'd image and halved itself, and MemTotal moved by 32 MiB.
-	CMDLINE_EXTRA="$CMDLINE_EXTRA kho_scratch=128M,512M,64M"
+	CMDLINE_EXTRA="$CMDLINE_EXTRA kho_scratch=${KHO_SCRATCH:-128M,512M,64M}"
 fi
 # Timeouts were set for one guest at a time; with guests in parallel, a
 # guest shares the host's caches, memory bandwidth and QEMU's own threads.

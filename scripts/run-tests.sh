@@ -63,10 +63,16 @@ need_stock=0
 declare -A old_kernels=()
 for s in "${scen[@]}"; do
 	n=$(basename "$s")
-	read -r al st to ok < <(ALONE=0 STOCK_KERNEL=0 TIMEOUT=120 BOOTS=1 OLD_KERNEL=-
+	read -r al st to ok mem < <(ALONE=0 STOCK_KERNEL=0 TIMEOUT=120 BOOTS=1 OLD_KERNEL=- MEM=1G
 		# shellcheck disable=SC1091
-		. "$s/conf" >/dev/null 2>&1; echo "$ALONE $STOCK_KERNEL $TIMEOUT $OLD_KERNEL")
+		. "$s/conf" >/dev/null 2>&1; echo "$ALONE $STOCK_KERNEL $TIMEOUT $OLD_KERNEL $MEM")
 	if [ "$al" = 1 ]; then cpus[$n]=$jobs; else cpus[$n]=1; fi
+	# A guest bigger than a slot's memory runs beside the others only if
+	# there is room for it and for them; else alone.
+	case $mem in *G) mem=$(( ${mem%G} * 1024 )) ;; *M) mem=${mem%M} ;; esac
+	if [ "$mem" -gt "$per_guest" ] && [ $(( mem + 1024 + (jobs - 1) * per_guest )) -gt "$memfree" ]; then
+		cpus[$n]=$jobs
+	fi
 	[ "$st" = 1 ] && need_stock=1
 	[ "$ok" != - ] && old_kernels[$ok]=1
 	e=$(awk -v n="$n" '$1 == n { t = $2 } END { print t }' "$timesdb")

@@ -57,6 +57,8 @@ int pmpool_discard(const char *name);
 int pmpool_pin(const char *name, bool pin);
 
 void *pmpool_alloc(struct pmpool *pool, gfp_t gfp, u64 *handle);
+int pmpool_alloc_bulk(struct pmpool *pool, gfp_t gfp, unsigned int nr,
+		      u64 *handles);
 int pmpool_free(struct pmpool *pool, u64 handle);
 void *pmpool_map(struct pmpool *pool, u64 handle);
 phys_addr_t pmpool_phys(struct pmpool *pool, u64 handle);

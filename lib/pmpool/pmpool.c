@@ -1022,6 +1022,108 @@ void *pmpool_alloc(struct pmpool *pool, gfp_t gfp, u64 *handle)
 EXPORT_SYMBOL_GPL(pmpool_alloc);
 
 /*
+ * Take up to @nr free objects of the partial slab @slab (pool->lock held;
+ * nobody sets or clears its bits without the lock, as no CPU owns it),
+ * whole runs of bits at a time; their handles go to @handles.
+ * Return: the number of objects taken.
+ */
+static unsigned int pmpool_slab_take_bulk(struct pmpool *pool,
+					  struct pmpool_slab *slab,
+					  unsigned int nr, u64 *handles)
+{
+	unsigned long *bitmap = pmpool_slab_bitmap(slab);
+	unsigned int per = pool->geo.objs_per_slab, i, end, n, got = 0;
+
+	lockdep_assert_held(&pool->lock);
+	for (i = find_first_zero_bit(bitmap, per); i < per && got < nr;
+	     i = find_next_zero_bit(bitmap, per, end)) {
+		end = min(find_next_bit(bitmap, per, i), i + nr - got);
+		/* Word stores: the next kernel sees each object whole. */
+		bitmap_set(bitmap, i, end - i);
+		for (n = i; n < end; n++)
+			handles[got++] = pmpool_handle_make(pool->tag, slab->index, n);
+	}
+	slab->inuse += got;
+	pool->nr_free -= got;
+	pool->nr_inuse += got;
+	if (slab->inuse == per)
+		list_del_init(&slab->list);
+	return got;
+}
+
+/**
+ * pmpool_alloc_bulk() - allocate many objects at once
+ * @pool:    the pool.
+ * @gfp:     GFP flags, as for pmpool_alloc() (%__GFP_ZERO zeroes them).
+ * @nr:      number of objects.
+ * @handles: array of @nr handles, filled in.
+ *
+ * As pmpool_alloc() called @nr times, but objects are taken from partial
+ * slabs a run of free bits at a time, under the pool's lock, without
+ * going through a CPU's slab: filling a large pool costs per slab, not per
+ * object, beyond writing the handles.  Like kmem_cache_alloc_bulk(), all or
+ * nothing: on failure every object taken is freed again.  A kexec during
+ * the call may hand over objects whose handles the caller never saw.
+ *
+ * Context: as pmpool_alloc().
+ * Return: 0, or -ENOMEM (nothing allocated).
+ */
+int pmpool_alloc_bulk(struct pmpool *pool, gfp_t gfp, unsigned int nr,
+		      u64 *handles)
+{
+	unsigned int done = 0, got, i;
+	struct pmpool_slab *slab;
+	unsigned long flags;
+	bool refill;
+
+	might_alloc(gfp);
+	while (done < nr) {
+		spin_lock_irqsave(&pool->lock, flags);
+		slab = list_first_entry_or_null(&pool->partial,
+						struct pmpool_slab, list);
+		if (slab) {
+			got = pmpool_slab_take_bulk(pool, slab, nr - done,
+						    handles + done);
+			spin_unlock_irqrestore(&pool->lock, flags);
+			for (i = done; i < done + got; i++) {
+				void *obj = pmpool_slab_obj(pool, slab,
+							    pmpool_handle_obj(handles[i]));
+
+				kasan_unpoison_range(obj, pool->geo.obj_size);
+				if (gfp & __GFP_ZERO)
+					memset(obj, 0, pool->geo.obj_size);
+			}
+			done += got;
+			continue;
+		}
+		if (pool->nr_lazy) {
+			pmpool_lazy_wake(pool, PMPOOL_WAKE_BATCH);
+			spin_unlock_irqrestore(&pool->lock, flags);
+			continue;
+		}
+		spin_unlock_irqrestore(&pool->lock, flags);
+		/* No partial slab: grow, or take one at a time from CPUs' slabs. */
+		if (gfpflags_allow_blocking(gfp) && !pmpool_grow_gfp(pool, gfp))
+			continue;
+		if (!pmpool_alloc(pool, gfp, &handles[done]))
+			goto fail;
+		done++;
+	}
+	spin_lock_irqsave(&pool->lock, flags);
+	refill = pool->nr_free < pool->reserve;
+	spin_unlock_irqrestore(&pool->lock, flags);
+	if (refill)
+		queue_work(system_dfl_wq, &pool->work);
+	return 0;
+
+fail:
+	for (i = 0; i < done; i++)
+		pmpool_free(pool, handles[i]);
+	return -ENOMEM;
+}
+EXPORT_SYMBOL_GPL(pmpool_alloc_bulk);
+
+/*
  * A free of the root object clears the root (pool->lock held), *before* the
  * object's bit is cleared: a kexec at any instant hands over a root that is
  * a live object or 0, and an interrupt that reallocates the object and makes

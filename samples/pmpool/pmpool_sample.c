@@ -258,6 +258,12 @@ static int sample_verify(void)
 		}
 	}
 	restore_ns = ktime_get_ns() - t0;
+	/* The header and the links are the structure itself. */
+	if (!pools[P_SMALL] || !pools[P_REC]) {
+		pr_err("FAIL: skip=%s: only a payload pool (sample-page, sample-huge) can be refused\n",
+		       skip);
+		return -EINVAL;
+	}
 	if (pools[P_REC] &&
 	    PTR_ERR_OR_ZERO(pmpool_restore(sample_pools[P_REC].name)) != -EBUSY) {
 		pr_err("FAIL: restoring %s twice did not give -EBUSY\n",
