@@ -167,8 +167,8 @@ static void pmpool_test_alloc_bulk(struct kunit *test)
 	nr = 2 * per + 3;
 	h = kunit_kcalloc(test, nr, sizeof(*h), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, h);
-	KUNIT_ASSERT_EQ(test, 0, pmpool_alloc_bulk(pool, GFP_KERNEL | __GFP_ZERO,
-						     nr, h));
+	KUNIT_ASSERT_EQ(test, 0,
+			pmpool_alloc_bulk(pool, GFP_KERNEL | __GFP_ZERO, nr, h));
 	for (i = 0; i < nr; i++) {
 		obj = pmpool_map(pool, h[i]);
 		KUNIT_ASSERT_NOT_NULL(test, obj);
@@ -731,13 +731,41 @@ struct pmpool_corruption {
 	bool both;		/* the good pool is refused too */
 };
 
-static void dmg_magic(struct pmpool_craft *c) { c->desc[1]->magic ^= 1; }
-static void dmg_geometry(struct pmpool_craft *c) { c->desc[1]->rec_size += 8; }
-static void dmg_reserved(struct pmpool_craft *c) { c->desc[1]->reserved = 1; }
-static void dmg_desc_obj_size(struct pmpool_craft *c) { c->desc[1]->obj_size += 8; }
-static void dmg_desc_order(struct pmpool_craft *c) { c->desc[1]->slab_order++; }
-static void dmg_desc_per_slab(struct pmpool_craft *c) { c->desc[1]->objs_per_slab--; }
-static void dmg_desc_per_chunk(struct pmpool_craft *c) { c->desc[1]->recs_per_chunk++; }
+static void dmg_magic(struct pmpool_craft *c)
+{
+	c->desc[1]->magic ^= 1;
+}
+
+static void dmg_geometry(struct pmpool_craft *c)
+{
+	c->desc[1]->rec_size += 8;
+}
+
+static void dmg_reserved(struct pmpool_craft *c)
+{
+	c->desc[1]->reserved = 1;
+}
+
+static void dmg_desc_obj_size(struct pmpool_craft *c)
+{
+	c->desc[1]->obj_size += 8;
+}
+
+static void dmg_desc_order(struct pmpool_craft *c)
+{
+	c->desc[1]->slab_order++;
+}
+
+static void dmg_desc_per_slab(struct pmpool_craft *c)
+{
+	c->desc[1]->objs_per_slab--;
+}
+
+static void dmg_desc_per_chunk(struct pmpool_craft *c)
+{
+	c->desc[1]->recs_per_chunk++;
+}
+
 static void dmg_nr_chunks(struct pmpool_craft *c)
 {
 	c->desc[1]->nr_chunks = PMPOOL_MAX_CHUNKS(&c->geo) + 1;
@@ -759,10 +787,22 @@ static void dmg_v2_magic(struct pmpool_craft *c)
 }
 
 /* The records hold two slabs; the descriptor counts otherwise. */
-static void dmg_slabs_over(struct pmpool_craft *c) { c->desc[1]->nr_slabs = 3; }
-static void dmg_slabs_under(struct pmpool_craft *c) { c->desc[1]->nr_slabs = 1; }
+static void dmg_slabs_over(struct pmpool_craft *c)
+{
+	c->desc[1]->nr_slabs = 3;
+}
+
+static void dmg_slabs_under(struct pmpool_craft *c)
+{
+	c->desc[1]->nr_slabs = 1;
+}
+
 /* The finding of v2: a chunk count that hides a chunk of live slabs. */
-static void dmg_chunks_under(struct pmpool_craft *c) { c->desc[1]->nr_chunks = 0; }
+static void dmg_chunks_under(struct pmpool_craft *c)
+{
+	c->desc[1]->nr_chunks = 0;
+}
+
 static void dmg_slabs_huge(struct pmpool_craft *c)
 {
 	c->desc[1]->nr_slabs = c->geo.recs_per_chunk + 1;
@@ -804,8 +844,15 @@ static void dmg_table_outside_ram(struct pmpool_craft *c)
 	c->desc[1]->table = 1ULL << 51;
 }
 
-static void dmg_table_magic(struct pmpool_craft *c) { c->table[1]->magic ^= 1; }
-static void dmg_table_index(struct pmpool_craft *c) { c->table[1]->index = 1; }
+static void dmg_table_magic(struct pmpool_craft *c)
+{
+	c->table[1]->magic ^= 1;
+}
+
+static void dmg_table_index(struct pmpool_craft *c)
+{
+	c->table[1]->index = 1;
+}
 
 /* A second table is needed, and the chain ends after the first. */
 static void dmg_table_short(struct pmpool_craft *c)

@@ -398,6 +398,7 @@ int pmpool_chunk_publish(struct pmpool *pool, unsigned int c,
 
 		if (!leaf)
 			return -ENOMEM;
+		/* The zeroed leaf before its pointer; pairs with pmpool_chunk(). */
 		smp_store_release(leafp, leaf);
 	}
 	/* Readers find the chunk complete (pmpool_chunk()). */
@@ -611,6 +612,7 @@ static int pmpool_chunk_get(struct pmpool *pool, unsigned int c)
 	smp_wmb();
 	WRITE_ONCE(pool->table->chunks[c % PMPOOL_ABI_TABLE_CHUNKS],
 		   pmpool_folio_phys(folio));
+	/* Listed before it is counted: a count never names an empty entry. */
 	smp_wmb();
 	WRITE_ONCE(pool->desc->nr_chunks, c + 1);
 	return 0;
@@ -658,6 +660,7 @@ static void pmpool_slab_busy(struct pmpool *pool, unsigned int s)
 {
 	lockdep_assert_held(&pool->grow_lock);
 	WRITE_ONCE(pool->desc->busy_slab, (u64)s + 1);
+	/* Busy before the record changes (see the ABI's count rule). */
 	smp_wmb();
 }
 
@@ -666,9 +669,11 @@ static void pmpool_slab_counted(struct pmpool *pool, int delta)
 	struct pmpool_desc_ser *desc = pool->desc;
 
 	lockdep_assert_held(&pool->grow_lock);
+	/* The record changed before the count follows it ... */
 	smp_wmb();
 	/* Only this kernel writes its descriptor, under the grow lock. */
 	WRITE_ONCE(desc->nr_slabs, desc->nr_slabs + delta);
+	/* ... and the count before busy is cleared. */
 	smp_wmb();
 	WRITE_ONCE(desc->busy_slab, 0);
 }

@@ -37,7 +37,7 @@
  * need no RCU.
  */
 #define PMPOOL_LEAF_SHIFT	9
-#define PMPOOL_LEAF_CHUNKS	(1U << PMPOOL_LEAF_SHIFT)
+#define PMPOOL_LEAF_CHUNKS	BIT(PMPOOL_LEAF_SHIFT)
 
 /**
  * struct pmpool_geometry - layout of a pool, derived from its object size
@@ -296,6 +296,7 @@ static inline struct pmpool_chunk *pmpool_chunk(struct pmpool *pool,
 	leaf = smp_load_acquire(&pool->leaves[c >> PMPOOL_LEAF_SHIFT]);
 	if (unlikely(!leaf))
 		return NULL;
+	/* The chunk complete, as published by pmpool_chunk_publish(). */
 	return smp_load_acquire(&leaf->chunk[c & (PMPOOL_LEAF_CHUNKS - 1)]);
 }
 
