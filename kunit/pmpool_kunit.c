@@ -187,7 +187,31 @@ static void pmpool_test_alloc_bulk(struct kunit *test)
 	for (i = 0; i < nr; i++)
 		KUNIT_EXPECT_EQ(test, 0, pmpool_free(pool, h[i]));
 
-	/* Atomic, one more than is free: nothing allocated, nothing leaked. */
+	/*
+	 * Atomic, every free object: all of them, from partial slabs and the
+	 * CPU's own.  The reserve keeps the work item from shrinking the pool
+	 * meanwhile (it may grow it, which does not hurt).
+	 */
+	KUNIT_ASSERT_EQ(test, 0, pmpool_reserve(pool, 3 * per));
+	flush_work(&pool->work);
+	pmpool_get_stats(pool, &st);
+	nr = st.nr_free;
+	h = kunit_kcalloc(test, nr + 1, sizeof(*h), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	local_irq_save(flags);
+	KUNIT_EXPECT_EQ(test, 0, pmpool_alloc_bulk(pool, GFP_ATOMIC, nr, h));
+	local_irq_restore(flags);
+	KUNIT_EXPECT_EQ(test, pmpool_test_inuse(pool), nr + 1UL);
+	for (i = 0; i < nr; i++)
+		KUNIT_EXPECT_EQ(test, 0, pmpool_free(pool, h[i]));
+
+	/*
+	 * Atomic, one more than is free: nothing allocated, nothing leaked.
+	 * Without a reserve nothing grows the pool behind the call; a shrink
+	 * only leaves less.
+	 */
+	KUNIT_ASSERT_EQ(test, 0, pmpool_reserve(pool, 0));
+	flush_work(&pool->work);
 	pmpool_get_stats(pool, &st);
 	nr = st.nr_free + 1;
 	h = kunit_kcalloc(test, nr, sizeof(*h), GFP_KERNEL);
@@ -731,6 +755,11 @@ struct pmpool_corruption {
 	bool both;		/* the good pool is refused too */
 };
 
+static struct pmpool_slab_ser *craft_rec(struct pmpool_craft *c, int pool, int i)
+{
+	return pmpool_rec(&c->geo, c->chunk[pool], i);
+}
+
 static void dmg_magic(struct pmpool_craft *c)
 {
 	c->desc[1]->magic ^= 1;
@@ -808,14 +837,41 @@ static void dmg_slabs_huge(struct pmpool_craft *c)
 	c->desc[1]->nr_slabs = c->geo.recs_per_chunk + 1;
 }
 
-/* Slab 2 (record 2, empty) is being added: counted, not yet recorded. */
-static void dmg_busy_adding(struct pmpool_craft *c)
+/* Slab 2 (record 2) is being removed: its @phys cleared, still counted. */
+static void dmg_busy_removing(struct pmpool_craft *c)
 {
 	c->desc[1]->busy_slab = 3;
 	c->desc[1]->nr_slabs = 3;
 }
 
-/* ... but then the count may not be off by two. */
+/*
+ * Slab 1 is being added: empty (the root moves to slab 0), its @phys set,
+ * and counted or not yet; a count off by two is still refused.
+ */
+static void craft_busy_slab1(struct pmpool_craft *c, u64 nr_slabs)
+{
+	memset(craft_rec(c, 1, 1)->bitmap, 0, sizeof(u64));
+	c->desc[1]->root = pmpool_handle_make(0x1002, 0, 4);
+	c->desc[1]->busy_slab = 2;
+	c->desc[1]->nr_slabs = nr_slabs;
+}
+
+static void dmg_busy_added_uncounted(struct pmpool_craft *c)
+{
+	craft_busy_slab1(c, 1);
+}
+
+static void dmg_busy_added_counted(struct pmpool_craft *c)
+{
+	craft_busy_slab1(c, 2);
+}
+
+static void dmg_busy_added_off(struct pmpool_craft *c)
+{
+	craft_busy_slab1(c, 0);
+}
+
+/* ... and a count off by two with the busy record unset. */
 static void dmg_busy_off_by_two(struct pmpool_craft *c)
 {
 	c->desc[1]->busy_slab = 3;
@@ -875,11 +931,6 @@ static void dmg_table_over_slab(struct pmpool_craft *c)
 	pmpool_test_block_add(phys, 0);
 	memcpy(phys_to_virt(phys), c->table[1], PMPOOL_ABI_TABLE_SIZE);
 	c->desc[1]->table = phys;
-}
-
-static struct pmpool_slab_ser *craft_rec(struct pmpool_craft *c, int pool, int i)
-{
-	return pmpool_rec(&c->geo, c->chunk[pool], i);
 }
 
 static void dmg_chunk_outside_ram(struct pmpool_craft *c)
@@ -1007,7 +1058,13 @@ static const struct pmpool_corruption pmpool_corruptions[] = {
 	  .error = "slab count above what the chunks hold" },
 	{ .name = "slab count above the chunks", .damage = dmg_slabs_huge,
 	  .error = "slab count above what the chunks hold" },
-	{ .name = "slab being added at kexec", .damage = dmg_busy_adding },
+	{ .name = "slab being removed at kexec", .damage = dmg_busy_removing },
+	{ .name = "slab being added, recorded, not counted",
+	  .damage = dmg_busy_added_uncounted },
+	{ .name = "slab being added, counted, still busy",
+	  .damage = dmg_busy_added_counted },
+	{ .name = "slab being added, count off by two", .damage = dmg_busy_added_off,
+	  .error = "slab count does not match" },
 	{ .name = "busy slab, count off by two", .damage = dmg_busy_off_by_two,
 	  .error = "slab count does not match" },
 	{ .name = "busy slab holds objects", .damage = dmg_busy_live,

@@ -586,6 +586,8 @@ int pmpool_validate_pool(struct pmpool_incoming *in,
 			return -EINVAL;
 		}
 		chunk = phys_to_virt(in->chunks[c]);
+		/* Up to 2^24 slabs: the boot is not held for all of them at once. */
+		cond_resched();
 		for (r = 0; r < geo->recs_per_chunk; r++) {
 			struct pmpool_slab_ser *rec = pmpool_rec(geo, chunk, r);
 			unsigned long *bm = (unsigned long *)rec->bitmap;
@@ -1018,6 +1020,7 @@ pmpool_ranges_apply(struct pmpool_incoming *in, struct pmpool *pool,
 		rec = phys_to_virt(in->chunks[c]);
 		if (pool)
 			ch = pmpool_chunk(pool, c);
+		cond_resched();
 		for (r = 0; r < rpc; r++, rec += rec_size) {
 			phys = ((struct pmpool_slab_ser *)rec)->phys;
 			if (!phys)
@@ -1091,7 +1094,7 @@ static void pmpool_restored_tables_put(struct pmpool *pool,
 		pmpool_unpreserve_folio(pool, folio);
 		folio_put(folio);
 	}
-	kfree(tables);
+	kvfree(tables);
 }
 
 /*
@@ -1109,7 +1112,7 @@ pmpool_restored_tables_get(struct pmpool *pool, struct pmpool_incoming *in,
 	struct folio *folio;
 	unsigned int t;
 
-	tables = kcalloc(max(nr, 1U), sizeof(*tables), GFP_KERNEL);
+	tables = kvcalloc(max(nr, 1U), sizeof(*tables), GFP_KERNEL);
 	if (!tables)
 		return NULL;
 	for (t = 0; t < nr; t++) {
@@ -1251,7 +1254,7 @@ struct pmpool *pmpool_restore(const char *name)
 		}
 	}
 	pmpool_restored_desc_write(pool, in, tables, nr_tables);
-	kfree(tables);
+	kvfree(tables);
 	pmpool_restored_finish(pool, in->nr_slabs, in->nr_inuse);
 	pool->restored = true;
 	atomic_long_add(1 + nr_tables +

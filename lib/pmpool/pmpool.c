@@ -545,22 +545,13 @@ struct pmpool *pmpool_create(const char *name, size_t obj_size,
 }
 EXPORT_SYMBOL_GPL(pmpool_create);
 
-/*
- * Add chunk table @t, the next one, to the end of the chain.  A table that
- * then gets no chunk (its chunk's allocation failed) stays in the chain for
- * the next attempt; the next kernel ignores a table beyond the chunk count.
- * Sleeps.
- */
-static int pmpool_table_add(struct pmpool *pool, unsigned int t)
+/* Link the new chunk table @folio, number @t, at the end of the chain. */
+static void pmpool_table_link(struct pmpool *pool, unsigned int t,
+			      struct folio *folio)
 {
-	struct pmpool_table_ser *table;
-	struct folio *folio;
+	struct pmpool_table_ser *table = folio_address(folio);
 
 	lockdep_assert_held(&pool->grow_lock);
-	folio = pmpool_folio_alloc(pool, GFP_KERNEL | __GFP_ZERO, 0);
-	if (!folio)
-		return -ENOMEM;
-	table = folio_address(folio);
 	table->magic = PMPOOL_ABI_TABLE_MAGIC;
 	table->index = t;
 	/* The table is complete before the next kernel can find it. */
@@ -571,16 +562,21 @@ static int pmpool_table_add(struct pmpool *pool, unsigned int t)
 		WRITE_ONCE(pool->desc->table, pmpool_folio_phys(folio));
 	pool->table = table;
 	pool->nr_tables = t + 1;
-	return 0;
 }
 
-/* Add metadata chunk @c, the next one.  Sleeps. */
+/*
+ * Add metadata chunk @c, the next one, and the chunk table that lists it if
+ * it is the first of a table.  Everything is allocated before anything is
+ * linked, so a failure leaves nothing behind; a kexec between the link and
+ * the count hands over a table or chunk beyond the count, which the next
+ * kernel ignores.  Sleeps.
+ */
 static int pmpool_chunk_get(struct pmpool *pool, unsigned int c)
 {
 	unsigned int t = c / PMPOOL_ABI_TABLE_CHUNKS;
+	struct folio *folio, *table = NULL;
 	struct pmpool_chunk *ch;
-	struct folio *folio;
-	int err;
+	int err = -ENOMEM;
 
 	lockdep_assert_held(&pool->grow_lock);
 	/* Chunks fill in order: @c is the first one that does not exist. */
@@ -588,26 +584,23 @@ static int pmpool_chunk_get(struct pmpool *pool, unsigned int c)
 			 t > pool->nr_tables))
 		return -EINVAL;
 	if (t == pool->nr_tables) {
-		err = pmpool_table_add(pool, t);
-		if (err)
-			return err;
+		table = pmpool_folio_alloc(pool, GFP_KERNEL | __GFP_ZERO, 0);
+		if (!table)
+			return -ENOMEM;
 	}
 	ch = pmpool_chunk_alloc(pool, c);
 	if (!ch)
-		return -ENOMEM;
+		goto out_table;
 	folio = pmpool_folio_alloc(pool, GFP_KERNEL | __GFP_ZERO,
 				   PMPOOL_ABI_CHUNK_ORDER);
-	if (!folio) {
-		pmpool_chunk_free(ch);
-		return -ENOMEM;
-	}
+	if (!folio)
+		goto out_chunk;
 	ch->recs = folio_address(folio);
 	err = pmpool_chunk_publish(pool, c, ch);
-	if (err) {
-		pmpool_folio_free(pool, folio);
-		pmpool_chunk_free(ch);
-		return err;
-	}
+	if (err)
+		goto out_folio;
+	if (table)
+		pmpool_table_link(pool, t, table);
 	/* The zeroed chunk must be in place before the next kernel sees it. */
 	smp_wmb();
 	WRITE_ONCE(pool->table->chunks[c % PMPOOL_ABI_TABLE_CHUNKS],
@@ -616,6 +609,15 @@ static int pmpool_chunk_get(struct pmpool *pool, unsigned int c)
 	smp_wmb();
 	WRITE_ONCE(pool->desc->nr_chunks, c + 1);
 	return 0;
+
+out_folio:
+	pmpool_folio_free(pool, folio);
+out_chunk:
+	pmpool_chunk_free(ch);
+out_table:
+	if (table)
+		pmpool_folio_free(pool, table);
+	return err;
 }
 
 /*
@@ -1104,6 +1106,8 @@ int pmpool_alloc_bulk(struct pmpool *pool, gfp_t gfp, unsigned int nr,
 		if (pool->nr_lazy) {
 			pmpool_lazy_wake(pool, PMPOOL_WAKE_BATCH);
 			spin_unlock_irqrestore(&pool->lock, flags);
+			if (gfpflags_allow_blocking(gfp))
+				cond_resched();
 			continue;
 		}
 		spin_unlock_irqrestore(&pool->lock, flags);
