@@ -1172,7 +1172,6 @@ static void pmpool_restored_desc_write(struct pmpool *pool,
 		       n * sizeof(u64));
 	}
 	pool->table = nr ? tables[nr - 1] : NULL;
-	pool->nr_tables = nr;
 }
 
 /**

@@ -561,7 +561,6 @@ static void pmpool_table_link(struct pmpool *pool, unsigned int t,
 	else
 		WRITE_ONCE(pool->desc->table, pmpool_folio_phys(folio));
 	pool->table = table;
-	pool->nr_tables = t + 1;
 }
 
 /*
@@ -580,10 +579,10 @@ static int pmpool_chunk_get(struct pmpool *pool, unsigned int c)
 
 	lockdep_assert_held(&pool->grow_lock);
 	/* Chunks fill in order: @c is the first one that does not exist. */
-	if (WARN_ON_ONCE(c != pool->desc->nr_chunks || pmpool_chunk(pool, c) ||
-			 t > pool->nr_tables))
+	if (WARN_ON_ONCE(c != pool->desc->nr_chunks || pmpool_chunk(pool, c)))
 		return -EINVAL;
-	if (t == pool->nr_tables) {
+	/* Tables are linked with their first chunk: chunk @c starts table @t. */
+	if (!(c % PMPOOL_ABI_TABLE_CHUNKS)) {
 		table = pmpool_folio_alloc(pool, GFP_KERNEL | __GFP_ZERO, 0);
 		if (!table)
 			return -ENOMEM;

@@ -152,7 +152,6 @@ struct pmpool_leaf {
  *              and kept until the pool is freed.
  * @nr_leaves:  entries of @leaves: enough for PMPOOL_MAX_CHUNKS().
  * @table:      the last chunk table, in a preserved page, or NULL.
- * @nr_tables:  chunk tables in the chain; under @grow_lock.
  * @cpu_slab:   per CPU, the slab that CPU allocates from without @lock;
  *              its free objects count as in use in @nr_inuse until it is
  *              given back.
@@ -185,7 +184,6 @@ struct pmpool {
 
 	struct mutex grow_lock ____cacheline_aligned_in_smp; /* see @grow_lock */
 	unsigned int grow_hint;
-	unsigned int nr_tables;
 	struct pmpool_table_ser *table;
 	atomic_t walkers;
 	struct work_struct work;
